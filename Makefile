@@ -1,0 +1,46 @@
+# Central Electric: `make run` starts everything, `make test` checks everything.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format migrate demo-data clean
+
+help:
+	@echo "make run     set up .venv, migrate, create demo data, start the whole stack"
+	@echo "make test    run the whole test suite (REDIS_URL and DATABASE_URL are honoured)"
+	@echo "make lint    ruff check and format check"
+	@echo "make clean   remove .venv and var/ (local database, private Redis files)"
+
+$(VENV)/.requirements: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.requirements-dev: $(VENV)/.requirements requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# `make run` is a local demo: DEBUG on unless the environment says otherwise.
+run: export DJANGO_DEBUG ?= 1
+run: $(VENV)/.requirements
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo_data
+	$(PY) -m celc.stack
+
+test: $(VENV)/.requirements-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.requirements-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.requirements-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,31 @@
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from accounts.broadcast import household_group
+
+CLOSE_UNAUTHORIZED = 4401
+
+
+class BalanceConsumer(AsyncJsonWebsocketConsumer):
+    """A signed-in household's live feed: joins that household's group only."""
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            # Accept first: a close code only reaches the browser after the handshake.
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        self.group = household_group(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        # The browser only listens; anything it sends is ignored.
+        return
+
+    async def balance_update(self, event):
+        await self.send_json(event["payload"])

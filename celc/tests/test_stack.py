@@ -1,0 +1,70 @@
+"""`python -m celc.stack`, what `make run` ends with: starts everything, stops everything."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import psutil
+from celery import Celery
+
+from celc.stack import BASE_DIR, free_port, port_is_free
+
+
+def wait_until(predicate, timeout=90, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"gave up waiting after {timeout} s")
+
+
+def test_it_starts_a_private_redis_daphne_and_celery_and_ctrl_c_stops_them_all(tmp_path):
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    env.update(
+        DJANGO_DEBUG="1",
+        CELC_VAR_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        PYTHONUNBUFFERED="1",
+    )
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "celc.stack", "--port", str(port)],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(stack.stdout), daemon=True).start()
+    try:
+        banner = wait_until(lambda: re.search(r"Redis\s+(redis://\S+) \(private", "".join(output)))
+        redis_url = banner.group(1)
+        assert redis_url != os.environ.get("REDIS_URL")
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as response:
+            assert response.status == 200
+            assert b"Central Electric" in response.read()
+
+        celery = Celery(broker=redis_url)
+        assert wait_until(lambda: celery.control.ping(timeout=1.0))
+        assert "beat: Starting" in "".join(output)
+
+        children = psutil.Process(stack.pid).children(recursive=True)
+        names = " ".join(" ".join(child.cmdline()) for child in children)
+        assert "redis-server" in names and "daphne" in names
+        assert "worker" in names and "beat" in names
+    finally:
+        stack.send_signal(signal.SIGINT)
+        assert stack.wait(timeout=60) == 0
+
+    assert "All stopped." in "".join(output)
+    assert not [child for child in children if child.is_running() and child.status() != "zombie"]
+    assert port_is_free("127.0.0.1", port)

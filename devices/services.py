@@ -1,0 +1,60 @@
+"""Writes about devices: registration and tokens."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from devices import tokens
+from devices.models import Area, Device
+
+
+def area_get_or_create(*, code: str, name: str = "") -> Area:
+    area, _ = Area.objects.get_or_create(code=code, defaults={"name": name or code})
+    return area
+
+
+@transaction.atomic
+def device_register(
+    *, household, name: str, area_code: str, monthly_units: Decimal, tariff: Decimal
+) -> tuple[Device, str]:
+    """Create a device and return it with its token, which is never stored."""
+    token = tokens.mint_token()
+    device = Device(
+        household=household,
+        name=name,
+        area=area_get_or_create(code=area_code),
+        monthly_units=monthly_units,
+        tariff=tariff,
+        token_hash=tokens.hash_token(token),
+        token_prefix=tokens.visible_prefix(token),
+    )
+    device.full_clean()
+    device.save()
+    return device, token
+
+
+def device_regenerate_token(*, device: Device) -> str:
+    token = tokens.mint_token()
+    Device.objects.filter(pk=device.pk).update(
+        token_hash=tokens.hash_token(token), token_prefix=tokens.visible_prefix(token)
+    )
+    device.refresh_from_db()
+    return token
+
+
+def device_revoke(*, device: Device) -> None:
+    Device.objects.filter(pk=device.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    device.refresh_from_db()
+
+
+def device_for_token(token: str) -> Device | None:
+    """The live device a bearer token belongs to, or None."""
+    if not token.startswith(tokens.TOKEN_MARK):
+        return None
+    device = Device.objects.filter(
+        token_hash=tokens.hash_token(token), revoked_at__isnull=True
+    ).first()
+    if device is None or not tokens.token_matches(token, device.token_hash):
+        return None
+    return device

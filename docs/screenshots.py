@@ -1,0 +1,50 @@
+"""Screenshots of the dashboard for README.md and docs/, taken with Debian's Chromium.
+
+Start the stack first (`make run`), then:
+
+    .venv/bin/python docs/screenshots.py [--url http://localhost:8000] [--user alice]
+
+Writes docs/img/dashboard-desktop.png and docs/img/dashboard-phone.png.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from celc.chromium import launch
+from devices.demo import DEMO_USERS
+
+OUT = Path(__file__).resolve().parent / "img"
+SIZES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default=os.environ.get("CELC_URL", "http://localhost:8000"))
+    parser.add_argument("--user", default="alice")
+    args = parser.parse_args()
+    password = {user: password for user, password, _ in DEMO_USERS}[args.user]
+    OUT.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        for name, viewport in SIZES.items():
+            context = browser.new_context(viewport=viewport, device_scale_factor=1)
+            page = context.new_page()
+            page.goto(f"{args.url}/accounts/login/")
+            page.get_by_label("Username").fill(args.user)
+            page.get_by_label("Password").fill(password)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url("**/dashboard/")
+            page.wait_for_timeout(1500)  # let the live connection settle
+            page.screenshot(path=OUT / f"dashboard-{name}.png", full_page=True)
+            context.close()
+        browser.close()
+    print(f"Wrote {', '.join(f'docs/img/dashboard-{name}.png' for name in SIZES)}")
+
+
+if __name__ == "__main__":
+    main()

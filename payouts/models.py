@@ -1,0 +1,1 @@
+# The compensation policy and the ledger arrive with the compensation issue.
