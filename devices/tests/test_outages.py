@@ -1,5 +1,6 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -150,16 +151,14 @@ def test_any_stream_gives_exactly_the_witnessed_time_of_the_reference_model(deli
     )
     assert sum(o.witnessed_seconds for o in outages.values()) == expected_total
     assert len(outages) == expected_count
+    assert state.last_seq == stream[-1].seq
     for outage in outages.values():
         intervals = list(outage.closed_intervals)
         if outage.open_interval_start is not None:
             intervals.append((outage.open_interval_start, outage.last_tick_at))
         # The intervals are the witnessed time, in order, never overlapping.
         assert sum(seconds(end - start) for start, end in intervals) == outage.witnessed_seconds
-        assert all(
-            a_end <= b_start
-            for (_, a_end), (b_start, _) in zip(intervals, intervals[1:], strict=False)
-        )
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in pairwise(intervals))
         assert all(
             outage.started_at <= start < end <= outage.last_tick_at for start, end in intervals
         )
