@@ -183,7 +183,23 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "outages-lost-contact": {
+        "task": "devices.tasks.mark_lost_contact",
+        "schedule": 10.0,
+        "options": {"expires": 9.0},
+    },
+}
+
+# Devices. Heartbeats are at most 60 s apart while the power is on; a device
+# missing 3 is shown offline. max_gap and the silence timeout belong to the
+# compensation policy: these are its defaults.
+DEVICE_HEARTBEAT_SECONDS = envint("CELC_HEARTBEAT_SECONDS", 60)
+DEVICE_MISSED_HEARTBEATS = envint("CELC_MISSED_HEARTBEATS", 3)
+OUTAGE_MAX_GAP_SECONDS = 120
+OUTAGE_SILENCE_TIMEOUT_SECONDS = 300
+# How often each web process writes the ticks it received, in one transaction.
+DEVICE_FLUSH_SECONDS = float(os.environ.get("CELC_DEVICE_FLUSH_SECONDS", "0.2"))
 
 # Security: on whenever the site is served over HTTPS, which is the default
 # outside DEBUG. Behind a TLS-terminating proxy, set DJANGO_BEHIND_TLS_PROXY.

@@ -54,6 +54,15 @@ class Device(models.Model):
     power_state = models.CharField(
         max_length=8, choices=PowerState.choices, default=PowerState.UNKNOWN, editable=False
     )
+    # Effective time of the last applied tick: the device clock, never moving back.
+    last_tick_at = models.DateTimeField(null=True, blank=True, editable=False)
+    current_outage = models.ForeignKey(
+        "Outage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    # Set when the token is regenerated or revoked: servers close the old connections.
+    credentials_changed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, db_index=True
+    )
 
     class Meta:
         ordering = ["household_id", "name"]
@@ -70,3 +79,76 @@ class Device(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    def connection_state(self, now=None) -> str:
+        """on, off, offline (missed its heartbeats), lost (silent during a cut) or unknown."""
+        now = now or timezone.now()
+        if self.last_seen_at is None:
+            return "unknown"
+        silent = (now - self.last_seen_at).total_seconds()
+        if self.power_state == PowerState.OFF:
+            return "lost" if silent > settings.OUTAGE_SILENCE_TIMEOUT_SECONDS else "off"
+        limit = settings.DEVICE_HEARTBEAT_SECONDS * settings.DEVICE_MISSED_HEARTBEATS
+        return "offline" if silent > limit else "on"
+
+
+class OutageStatus(models.TextChoices):
+    ONGOING = "ongoing", "Ongoing"
+    ENDED = "ended", "Ended"
+    LOST_CONTACT = "lost_contact", "Lost contact"
+
+
+class Outage(models.Model):
+    """A cut as one device witnessed it, derived from its ticks (devices.outages)."""
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="outages")
+    status = models.CharField(max_length=16, choices=OutageStatus.choices, db_index=True)
+    started_at = models.DateTimeField(help_text="ts of the first off tick")
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="ts of the on tick")
+    last_tick_at = models.DateTimeField()
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    witnessed_seconds = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    ticks_received = models.PositiveIntegerField(default=0)
+    gaps = models.PositiveIntegerField(default=0, help_text="silences longer than max_gap")
+    max_gap_seconds = models.DecimalField(
+        max_digits=14, decimal_places=6, default=0, help_text="longest unpaid silence"
+    )
+    # The witnessed interval still growing runs from here to last_tick_at.
+    open_interval_start = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["device", "started_at"])]
+
+    def __str__(self) -> str:
+        since = timezone.localtime(self.started_at)
+        return f"{self.device.name}: {self.get_status_display()} since {since:%Y-%m-%d %H:%M:%S}"
+
+    def intervals(self) -> list[tuple]:
+        """Every witnessed interval, the growing one included."""
+        rows = [(i.started_at, i.ended_at) for i in self.witnessed_intervals.all()]
+        if self.open_interval_start is not None and self.last_tick_at > self.open_interval_start:
+            rows.append((self.open_interval_start, self.last_tick_at))
+        return rows
+
+
+class WitnessedInterval(models.Model):
+    """A closed stretch of an outage with ticks at most max_gap apart: paid time."""
+
+    outage = models.ForeignKey(Outage, on_delete=models.PROTECT, related_name="witnessed_intervals")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["outage_id", "started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["outage", "started_at"], name="interval_unique_start"),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__gt=models.F("started_at")), name="interval_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%H:%M:%S} to {self.ended_at:%H:%M:%S}"

@@ -1,12 +1,14 @@
 """Writes about devices: registration and tokens."""
 
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from devices import tokens
-from devices.models import Area, Device
+from devices.models import Area, Device, Outage, OutageStatus
 
 
 def area_get_or_create(*, code: str, name: str = "") -> Area:
@@ -37,14 +39,19 @@ def device_register(
 def device_regenerate_token(*, device: Device) -> str:
     token = tokens.mint_token()
     Device.objects.filter(pk=device.pk).update(
-        token_hash=tokens.hash_token(token), token_prefix=tokens.visible_prefix(token)
+        token_hash=tokens.hash_token(token),
+        token_prefix=tokens.visible_prefix(token),
+        credentials_changed_at=timezone.now(),
     )
     device.refresh_from_db()
     return token
 
 
 def device_revoke(*, device: Device) -> None:
-    Device.objects.filter(pk=device.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    now = timezone.now()
+    Device.objects.filter(pk=device.pk, revoked_at__isnull=True).update(
+        revoked_at=now, credentials_changed_at=now
+    )
     device.refresh_from_db()
 
 
@@ -58,3 +65,15 @@ def device_for_token(token: str) -> Device | None:
     if device is None or not tokens.token_matches(token, device.token_hash):
         return None
     return device
+
+
+def outages_mark_lost_contact(now=None) -> int:
+    """Mark ongoing outages whose device fell silent past the timeout: lost contact.
+
+    Ticks arriving again (a replay of the device's buffer) make them ongoing again.
+    """
+    now = now or timezone.now()
+    silent_since = now - timedelta(seconds=settings.OUTAGE_SILENCE_TIMEOUT_SECONDS)
+    return Outage.objects.filter(
+        status=OutageStatus.ONGOING, device__last_seen_at__lt=silent_since
+    ).update(status=OutageStatus.LOST_CONTACT, updated_at=now)
