@@ -55,6 +55,12 @@ def device_revoke(*, device: Device) -> None:
     device.refresh_from_db()
 
 
+def bearer_token(authorization: str) -> str:
+    """The token of an `Authorization: Bearer <token>` header value, or ''."""
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 def device_for_token(token: str) -> Device | None:
     """The live device a bearer token belongs to, or None."""
     if not token.startswith(tokens.TOKEN_MARK):

@@ -1,0 +1,95 @@
+import json
+import time
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import timezone
+
+from devices import protocol
+from devices.hub import get_hub
+from devices.protocol import ProtocolError, TokenBucket
+from devices.services import bearer_token, device_for_token
+
+RATE_PER_SECOND = 20
+RATE_BURST = 40
+
+UNAUTHORIZED = ProtocolError("unauthorized", "missing, unknown or revoked device token")
+
+
+class DeviceConsumer(AsyncWebsocketConsumer):
+    """/ws/device/: device protocol v1. Thin: parse, hand ticks to the hub, answer."""
+
+    # Devices never use the channel layer: no per-connection channel or subscription.
+    channel_layer_alias = "devices-use-no-channel-layer"
+    device_id = None
+    token_hash = None
+    closing = False
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections in a thread before every
+        # message; the device path never touches the ORM per message, so skip it.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def connect(self):
+        token = bearer_token(
+            dict(self.scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        )
+        device = await database_sync_to_async(device_for_token)(token) if token else None
+        await self.accept()
+        if device is None:
+            await self.refuse()
+            return
+        self.device_id = device.pk
+        self.token_hash = device.token_hash
+        self.bucket = TokenBucket(RATE_PER_SECOND, RATE_BURST, time.monotonic())
+        self.hub = get_hub()
+        self.hub.add(self)
+
+    async def disconnect(self, code):
+        if self.device_id is not None:
+            self.hub.remove(self)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.device_id is None or self.closing:
+            return
+        if not self.bucket.take(time.monotonic()):
+            await self.fail(
+                ProtocolError("rate_limited", f"more than {RATE_PER_SECOND} frames/s"),
+                protocol.CLOSE_RATE_LIMITED,
+            )
+            return
+        frame = text_data if text_data is not None else bytes_data
+        size = len(frame.encode() if isinstance(frame, str) else frame) if frame else 0
+        if size > protocol.MAX_FRAME_BYTES or (
+            isinstance(frame, str) and protocol.frame_too_large(frame)
+        ):
+            await self.fail(
+                ProtocolError("too_large", f"frame over {protocol.MAX_FRAME_BYTES} bytes"),
+                protocol.CLOSE_TOO_LARGE,
+            )
+            return
+        parsed = protocol.parse_frame(frame or "", timezone.now())
+        for error in parsed.errors:
+            await self.send(text_data=json.dumps(error.as_frame()))
+        if parsed.ticks:
+            self.hub.submit(self.device_id, parsed.ticks)
+
+    async def send_ack(self, seq: int) -> None:
+        if not self.closing:
+            await self.send(text_data=json.dumps({"type": "ack", "seq": seq}))
+
+    async def refuse(self) -> None:
+        await self.fail(UNAUTHORIZED, protocol.CLOSE_UNAUTHORIZED)
+
+    async def fail(self, error: ProtocolError, code: int) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        if self.device_id is not None:
+            self.hub.remove(self)
+        await self.send(text_data=json.dumps(error.as_frame()))
+        await self.close(code=code)

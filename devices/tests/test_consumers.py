@@ -1,0 +1,231 @@
+"""Device protocol conformance over the WebSocket, against the real database."""
+
+import asyncio
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.utils import timezone
+
+from celc.asgi import application
+from devices import services
+from devices.hub import get_hub
+from devices.models import Device, Outage
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def ts(seconds_ago: float = 0) -> str:
+    return (timezone.now() - timedelta(seconds=seconds_ago)).isoformat()
+
+
+def tick(seq, power="off", at=None):
+    return {"type": "tick", "seq": seq, "ts": at or ts(), "power": power}
+
+
+@pytest.fixture
+async def hub():
+    hub = get_hub()
+    yield hub
+    await hub.aclose()
+
+
+@pytest.fixture
+def device_and_token(alice, register_device):
+    return register_device(alice)
+
+
+async def connect(token):
+    headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
+    communicator = WebsocketCommunicator(application, "/ws/device/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def expect_close(ws, code, error_code):
+    assert (await ws.receive_json_from(timeout=5))["code"] == error_code
+    assert await ws.receive_output(timeout=5) == {"type": "websocket.close", "code": code}
+
+
+@database_sync_to_async
+def stored(device):
+    device.refresh_from_db()
+    return device.last_seq, list(Outage.objects.filter(device=device))
+
+
+@pytest.mark.parametrize("token", [None, "ced_not-a-real-token", "Basic abc"])
+async def test_a_bad_token_gets_unauthorized_and_4401(hub, token):
+    ws = await connect(token)
+
+    await expect_close(ws, 4401, "unauthorized")
+
+
+async def test_a_revoked_device_is_refused(hub, device_and_token):
+    device, token = device_and_token
+    await database_sync_to_async(services.device_revoke)(device=device)
+
+    await expect_close(await connect(token), 4401, "unauthorized")
+
+
+async def test_a_tick_is_stored_then_acknowledged(hub, device_and_token):
+    device, token = device_and_token
+    ws = await connect(token)
+
+    await ws.send_json_to(tick(7))
+
+    assert await ws.receive_json_from(timeout=5) == {"type": "ack", "seq": 7}
+    last_seq, outages = await stored(device)
+    assert last_seq == 7 and len(outages) == 1
+    await ws.disconnect()
+
+
+async def test_a_batch_and_its_replay_count_once(hub, device_and_token):
+    device, token = device_and_token
+    ws = await connect(token)
+    base = timezone.now() - timedelta(seconds=10)
+    batch = {
+        "type": "batch",
+        "ticks": [tick(n, at=(base + timedelta(seconds=n)).isoformat()) for n in range(1, 6)],
+    }
+
+    await ws.send_json_to(batch)
+    assert await ws.receive_json_from(timeout=5) == {"type": "ack", "seq": 5}
+    await ws.send_json_to(batch)
+    assert await ws.receive_json_from(timeout=5) == {"type": "ack", "seq": 5}
+
+    _, (outage,) = await stored(device)
+    assert outage.ticks_received == 5
+    assert outage.witnessed_seconds == Decimal("4.000000")
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    "frame, code",
+    [
+        ("{nope", "bad_json"),
+        (json.dumps({"type": "tick", "seq": "x", "ts": "now", "power": "off"}), "bad_message"),
+        (
+            json.dumps(
+                {
+                    "type": "batch",
+                    "ticks": [
+                        {"seq": n, "ts": "2026-11-27T03:30:00Z", "power": "off"}
+                        for n in range(1001)
+                    ],
+                },
+                separators=(",", ":"),
+            ),
+            "bad_message",
+        ),
+        (json.dumps({"type": "hello"}), "bad_message"),
+    ],
+)
+async def test_a_malformed_frame_is_dropped_and_the_connection_stays_open(
+    hub, device_and_token, frame, code
+):
+    device, token = device_and_token
+    ws = await connect(token)
+
+    await ws.send_to(text_data=frame)
+    error = await ws.receive_json_from(timeout=5)
+    await ws.send_json_to(tick(1))
+
+    assert error["type"] == "error" and error["code"] == code
+    assert await ws.receive_json_from(timeout=5) == {"type": "ack", "seq": 1}
+    assert (await stored(device))[0] == 1
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    "at, code",
+    [(-400, "clock_skew"), (72 * 3600 + 60, "too_old")],
+)
+async def test_a_tick_with_an_impossible_time_is_dropped_for_good(hub, device_and_token, at, code):
+    device, token = device_and_token
+    ws = await connect(token)
+
+    await ws.send_json_to(tick(3, at=ts(at)))
+
+    error = await ws.receive_json_from(timeout=5)
+    assert (error["code"], error["seq"]) == (code, 3)
+    assert await ws.receive_nothing(timeout=0.5)
+    assert await stored(device) == (None, [])
+    await ws.disconnect()
+
+
+async def test_a_batch_with_one_bad_tick_stores_nothing(hub, device_and_token):
+    device, token = device_and_token
+    ws = await connect(token)
+
+    await ws.send_json_to({"type": "batch", "ticks": [tick(1), tick(2, at=ts(-1000)), tick(3)]})
+
+    assert (await ws.receive_json_from(timeout=5))["seq"] == 2
+    assert await ws.receive_nothing(timeout=0.5)
+    assert await stored(device) == (None, [])
+    await ws.disconnect()
+
+
+async def test_an_oversized_frame_closes_with_1009(hub, device_and_token):
+    _, token = device_and_token
+    ws = await connect(token)
+
+    await ws.send_to(text_data=json.dumps({"type": "tick", "pad": "x" * 70000}))
+
+    await expect_close(ws, 1009, "too_large")
+
+
+async def test_a_flood_is_closed_with_4429(hub, device_and_token):
+    _, token = device_and_token
+    ws = await connect(token)
+
+    for _ in range(60):
+        await ws.send_to(text_data="{}")
+    messages = [await ws.receive_output(timeout=5) for _ in range(42)]
+
+    closes = [m for m in messages if m["type"] == "websocket.close"]
+    assert closes == [{"type": "websocket.close", "code": 4429}]
+    errors = [json.loads(m["text"])["code"] for m in messages if m["type"] == "websocket.send"]
+    assert errors[-1] == "rate_limited" and errors.count("bad_message") == 40
+
+
+async def test_revoking_closes_an_open_stream_within_2_seconds(hub, device_and_token):
+    device, token = device_and_token
+    ws = await connect(token)
+    await ws.send_json_to(tick(1))
+    assert (await ws.receive_json_from(timeout=5))["type"] == "ack"
+
+    await database_sync_to_async(services.device_revoke)(device=device)
+    start = asyncio.get_running_loop().time()
+    await ws.send_json_to(tick(2))
+
+    await expect_close(ws, 4401, "unauthorized")
+    assert asyncio.get_running_loop().time() - start < 2.5  # the protocol's promise, with slack
+    assert (await stored(device))[0] == 1
+
+
+async def test_a_regenerated_token_closes_connections_made_with_the_old_one(hub, device_and_token):
+    device, token = device_and_token
+    ws = await connect(token)
+
+    new_token = await database_sync_to_async(services.device_regenerate_token)(device=device)
+
+    await expect_close(ws, 4401, "unauthorized")
+    fresh = await connect(new_token)
+    await fresh.send_json_to(tick(1))
+    assert await fresh.receive_json_from(timeout=5) == {"type": "ack", "seq": 1}
+    await fresh.disconnect()
+
+
+async def test_the_device_route_needs_no_origin_and_no_session(hub, device_and_token):
+    device, token = device_and_token
+
+    ws = await connect(token)  # no Origin header, no cookie
+    await ws.send_json_to(tick(1, power="on"))
+
+    assert await ws.receive_json_from(timeout=5) == {"type": "ack", "seq": 1}
+    assert (await database_sync_to_async(Device.objects.get)(pk=device.pk)).power_state == "on"
+    await ws.disconnect()

@@ -1,0 +1,127 @@
+"""POST /api/device/ticks: the protocol's HTTP fallback."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from devices import services
+from devices.models import Device, Outage
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/device/ticks"
+
+
+def batch(*seqs, power="off", shift=0):
+    now = timezone.now()
+    return {
+        "type": "batch",
+        "ticks": [
+            {
+                "seq": seq,
+                "ts": (now + timedelta(seconds=shift + seq - max(seqs))).isoformat(),
+                "power": power,
+            }
+            for seq in seqs
+        ],
+    }
+
+
+@pytest.fixture
+def device_and_token(alice, register_device):
+    return register_device(alice)
+
+
+def post(client, token, body):
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.post(URL, data, content_type="application/json", headers=headers)
+
+
+def test_it_stores_a_batch_and_answers_the_ack(client, device_and_token):
+    device, token = device_and_token
+
+    response = post(client, token, batch(1, 2, 3))
+
+    assert response.status_code == 200
+    assert response.json() == {"ack": 3}
+    assert Outage.objects.get(device=device).ticks_received == 3
+
+
+def test_a_replay_is_acknowledged_and_counted_once(client, device_and_token):
+    _, token = device_and_token
+    body = batch(1, 2, 3)
+    post(client, token, body)
+
+    assert post(client, token, body).json() == {"ack": 3}
+    assert Outage.objects.get().ticks_received == 3
+
+
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ("{", "bad_json"),
+        ({"type": "batch", "ticks": [{"seq": 1}]}, "bad_message"),
+        (batch(1, shift=1000), "clock_skew"),
+        (batch(1, shift=-80 * 3600), "too_old"),
+    ],
+)
+def test_bad_input_is_a_400_with_its_code_and_stores_nothing(client, device_and_token, body, code):
+    device, token = device_and_token
+
+    response = post(client, token, body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    device.refresh_from_db()
+    assert device.last_seq is None and not Outage.objects.exists()
+
+
+@pytest.mark.parametrize("token", [None, "ced_unknown", "nonsense"])
+def test_a_bad_token_is_a_401(client, token):
+    response = post(client, token, batch(1))
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_a_revoked_device_is_a_401(client, device_and_token):
+    device, token = device_and_token
+    services.device_revoke(device=device)
+
+    assert post(client, token, batch(1)).status_code == 401
+
+
+def test_a_body_over_64_kib_is_a_413(client, device_and_token):
+    _, token = device_and_token
+
+    response = post(client, token, json.dumps({"type": "batch", "pad": "x" * 70000}))
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+
+
+def test_a_flood_is_a_429(client, device_and_token):
+    _, token = device_and_token
+
+    statuses = [post(client, token, "{}").status_code for _ in range(60)]
+
+    assert 429 in statuses
+    assert statuses[:40] == [400] * 40
+
+
+def test_get_is_not_allowed(client):
+    assert client.get(URL).status_code == 405
+
+
+def test_later_posts_continue_the_same_device_state(client, device_and_token):
+    device, token = device_and_token
+    post(client, token, batch(1, 2))
+
+    response = post(client, token, batch(2, 3, power="on"))
+
+    assert response.json() == {"ack": 3}
+    assert Device.objects.get(pk=device.pk).power_state == "on"
+    assert Outage.objects.get().status == "ended"

@@ -1,0 +1,66 @@
+import threading
+import time
+
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from devices import protocol
+from devices.consumers import RATE_BURST, RATE_PER_SECOND
+from devices.ingest import store_ticks
+from devices.protocol import ProtocolError, TokenBucket
+from devices.services import bearer_token, device_for_token
+
+# Per process, like the WebSocket limit is per connection.
+_buckets: dict[int, TokenBucket] = {}
+_buckets_lock = threading.Lock()
+
+
+def _allowed(device_id: int) -> bool:
+    now = time.monotonic()
+    with _buckets_lock:
+        bucket = _buckets.get(device_id)
+        if bucket is None:
+            bucket = _buckets[device_id] = TokenBucket(RATE_PER_SECOND, RATE_BURST, now)
+        return bucket.take(now)
+
+
+def _error(status: int, *errors: ProtocolError) -> JsonResponse:
+    """`{"error": {"code", "detail"[, "seq"]}}`, and every error under "errors" when several."""
+    described = [{k: v for k, v in e.as_frame().items() if k != "type"} for e in errors]
+    body = {"error": described[0]}
+    if len(described) > 1:
+        body["errors"] = described
+    return JsonResponse(body, status=status)
+
+
+@csrf_exempt  # devices authenticate with a bearer token, not a cookie
+@require_POST
+def device_ticks(request):
+    """POST /api/device/ticks: the HTTP fallback of the device protocol, same path as the socket."""
+    device = device_for_token(bearer_token(request.headers.get("Authorization", "")))
+    if device is None:
+        return _error(
+            401, ProtocolError("unauthorized", "missing, unknown or revoked device token")
+        )
+    too_large = ProtocolError("too_large", f"body over {protocol.MAX_FRAME_BYTES} bytes")
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > protocol.MAX_FRAME_BYTES:
+        return _error(413, too_large)
+    if not _allowed(device.pk):
+        return _error(429, ProtocolError("rate_limited", f"more than {RATE_PER_SECOND} requests/s"))
+    body = request.body
+    if len(body) > protocol.MAX_FRAME_BYTES:
+        return _error(413, too_large)
+    now = timezone.now()
+    parsed = protocol.parse_frame(body, now)
+    if parsed.errors:
+        return _error(400, *parsed.errors)
+    acks = store_ticks({device.pk: parsed.ticks}, received_at=now)
+    if device.pk not in acks:  # revoked meanwhile
+        return _error(401, ProtocolError("unauthorized", "device revoked"))
+    return JsonResponse({"ack": acks[device.pk]})
