@@ -1,10 +1,20 @@
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import SignUpForm
 from devices.models import Device
+
+STATE_LABELS = {
+    "on": "Power on",
+    "off": "Power cut",
+    "offline": "Offline",
+    "lost": "Lost contact",
+    "unknown": "Not heard from yet",
+    "revoked": "Revoked",
+}
 
 
 def home(request):
@@ -26,4 +36,9 @@ def signup(request):
 @login_required
 def dashboard(request):
     devices = Device.objects.filter(household=request.user).select_related("area").order_by("name")
-    return render(request, "accounts/dashboard.html", {"devices": devices})
+    now = timezone.now()
+    rows = [
+        (device, "revoked" if device.is_revoked else device.connection_state(now))
+        for device in devices
+    ]
+    return render(request, "accounts/dashboard.html", {"rows": rows, "state_labels": STATE_LABELS})

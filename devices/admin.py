@@ -1,14 +1,57 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
-from devices import tokens
-from devices.models import Area, Device
+from devices import services, tokens
+from devices.models import Area, Device, Outage, WitnessedInterval
 
 
 @admin.register(Area)
 class AreaAdmin(admin.ModelAdmin):
-    list_display = ("code", "name")
+    list_display = ("code", "name", "device_count")
     search_fields = ("code", "name")
+
+    @admin.display(description="devices")
+    def device_count(self, area):
+        return area.devices.count()
+
+
+class PowerStateFilter(admin.SimpleListFilter):
+    """What a device is doing now: the stored power state plus heartbeat freshness."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("off", "Power off"),
+            ("on", "Power on"),
+            ("offline", "Offline (missed heartbeats)"),
+            ("unknown", "Never heard from"),
+            ("revoked", "Revoked"),
+        ]
+
+    def queryset(self, request, queryset):
+        from datetime import timedelta
+
+        from django.conf import settings
+
+        limit = timezone.now() - timedelta(
+            seconds=settings.DEVICE_HEARTBEAT_SECONDS * settings.DEVICE_MISSED_HEARTBEATS
+        )
+        live = queryset.filter(revoked_at__isnull=True)
+        match self.value():
+            case "off":
+                return live.filter(power_state="off")
+            case "on":
+                return live.filter(power_state="on", last_seen_at__gte=limit)
+            case "offline":
+                return live.filter(power_state="on", last_seen_at__lt=limit)
+            case "unknown":
+                return live.filter(last_seen_at__isnull=True)
+            case "revoked":
+                return queryset.filter(revoked_at__isnull=False)
+        return queryset
 
 
 @admin.register(Device)
@@ -17,13 +60,14 @@ class DeviceAdmin(admin.ModelAdmin):
         "name",
         "household",
         "area",
-        "power_state",
+        "state",
         "last_seen_at",
         "token_prefix",
         "revoked_at",
     )
-    list_filter = ("area", "power_state", "household")
-    search_fields = ("name", "household__username", "area__code", "token_prefix")
+    list_filter = (PowerStateFilter, "area", "household")
+    list_select_related = ("household", "area")
+    search_fields = ("name", "household__username", "area__code", "area__name", "token_prefix")
     readonly_fields = (
         "token_prefix",
         "registered_at",
@@ -31,8 +75,15 @@ class DeviceAdmin(admin.ModelAdmin):
         "last_seen_at",
         "last_seq",
         "power_state",
+        "last_tick_at",
+        "current_outage",
     )
     autocomplete_fields = ("household", "area")
+    actions = ["regenerate_tokens", "revoke"]
+
+    @admin.display(description="state")
+    def state(self, device):
+        return "revoked" if device.is_revoked else device.connection_state()
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -43,18 +94,90 @@ class DeviceAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def response_add(self, request, obj, post_url_continue=None):
-        return self.token_page(request, obj, obj._new_token, "registered")
+        return self.token_page(request, [(obj, obj._new_token)], "registered")
 
-    def token_page(self, request, device, token, what):
+    @admin.action(
+        description="Regenerate the token of the selected devices", permissions=["change"]
+    )
+    def regenerate_tokens(self, request, queryset):
+        live = [device for device in queryset if not device.is_revoked]
+        if not live:
+            self.message_user(request, "Revoked devices keep no token.", messages.WARNING)
+            return None
+        minted = [(device, services.device_regenerate_token(device=device)) for device in live]
+        return self.token_page(request, minted, "given a new token")
+
+    @admin.action(description="Revoke the selected devices", permissions=["change"])
+    def revoke(self, request, queryset):
+        count = 0
+        for device in queryset.filter(revoked_at__isnull=True):
+            services.device_revoke(device=device)
+            count += 1
+        self.message_user(
+            request,
+            f"Revoked {count} device(s): their connections close within 2 s.",
+            messages.SUCCESS,
+        )
+
+    def token_page(self, request, minted, what):
         """The only place a token is ever shown: rendered into this response, stored nowhere."""
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "device": device,
-            "token": token,
+            "minted": minted,
             "what": what,
-            "title": f"Token for {device.name}",
+            "title": "Copy the device token now"
+            if len(minted) == 1
+            else "Copy the device tokens now",
         }
         response = TemplateResponse(request, "admin/devices/device/token.html", context)
         response["Cache-Control"] = "no-store"
         return response
+
+
+class WitnessedIntervalInline(admin.TabularInline):
+    model = WitnessedInterval
+    extra = 0
+    can_delete = False
+    fields = ("started_at", "ended_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Outage)
+class OutageAdmin(admin.ModelAdmin):
+    list_display = (
+        "device",
+        "household",
+        "area",
+        "status",
+        "started_at",
+        "ended_at",
+        "witnessed_seconds",
+        "ticks_received",
+        "gaps",
+    )
+    list_filter = ("status", "device__area", "started_at")
+    list_select_related = ("device__household", "device__area")
+    search_fields = ("device__name", "device__household__username", "device__area__code")
+    date_hierarchy = "started_at"
+    inlines = [WitnessedIntervalInline]
+
+    @admin.display(ordering="device__household__username")
+    def household(self, outage):
+        return outage.device.household
+
+    @admin.display(ordering="device__area__code")
+    def area(self, outage):
+        return outage.device.area.code
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # outages come from ticks only
+
+    def has_delete_permission(self, request, obj=None):
+        return False
