@@ -37,8 +37,8 @@ def signup(request):
 def dashboard(request):
     devices = Device.objects.filter(household=request.user).select_related("area").order_by("name")
     now = timezone.now()
-    rows = [
-        (device, "revoked" if device.is_revoked else device.connection_state(now))
-        for device in devices
-    ]
-    return render(request, "accounts/dashboard.html", {"rows": rows, "state_labels": STATE_LABELS})
+    rows = []
+    for device in devices:
+        state = "revoked" if device.is_revoked else device.connection_state(now)
+        rows.append((device, state, STATE_LABELS[state]))
+    return render(request, "accounts/dashboard.html", {"rows": rows})
