@@ -1,11 +1,16 @@
 """Fixtures shared by every app's tests: the households alice and bob, and board staff."""
 
+import os
+import signal
+import subprocess
+import sys
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
 
 from accounts.roles import BOARD_STAFF_GROUP
+from celc.stack import BASE_DIR, free_port, wait_for_port
 from devices import services
 
 
@@ -40,3 +45,75 @@ def register_device():
         )
 
     return register
+
+
+class Daphne:
+    """A real daphne process serving the test database, to kill and restart at will."""
+
+    def __init__(self, env):
+        self.env = env
+        self.port = free_port()
+        self.url = f"ws://127.0.0.1:{self.port}/ws/device/"
+        self.http = f"http://127.0.0.1:{self.port}"
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "celc.asgi:application",
+            ],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if not wait_for_port("127.0.0.1", self.port, 60, alive=lambda: self.process.poll() is None):
+            raise RuntimeError("daphne did not start")
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def database_url_under_test() -> str:
+    """DATABASE_URL of the database the tests run on, for servers they start."""
+    from django.db import connection
+
+    params = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{params['NAME']}"
+    user = params.get("USER") or ""
+    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    host = f"{params.get('HOST') or '127.0.0.1'}:{params.get('PORT') or 5432}"
+    return f"postgres://{auth}{host}/{params['NAME']}"
+
+
+@pytest.fixture
+def server_env():
+    env = os.environ.copy()
+    env.update(DATABASE_URL=database_url_under_test(), DJANGO_DEBUG="1", PYTHONUNBUFFERED="1")
+    return env
+
+
+@pytest.fixture
+def daphne(transactional_db, server_env):
+    server = Daphne(server_env)
+    server.start()
+    yield server
+    server.stop()
