@@ -3,7 +3,8 @@
     python -m celc.stack [--host 127.0.0.1] [--port 8000]
 
 Starts a private Redis server when REDIS_URL is unset, then daphne, a
-Celery worker and Celery beat. Output is interleaved with a name per
+Celery worker, Celery beat and a simulated device fleet (`--fleet N`,
+default 6, 0 for none). Output is interleaved with a name per
 process. Ctrl-C (or SIGTERM) stops every process it started; if any of
 them dies, the rest are stopped too and the exit status says so.
 `make run` migrates and creates the demo data before calling this.
@@ -187,7 +188,25 @@ def start_services(stack: Stack, *, host: str, port: int, env: dict) -> None:
     )
 
 
-def banner(host: str, port: int, redis_url: str, private_redis: bool) -> str:
+def start_fleet(stack: Stack, *, host: str, port: int, devices: int, env: dict) -> None:
+    """Simulated devices for the demo: area cuts of 2 minutes every 5, a flaky device."""
+    ws_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
+    stack.start(
+        "fleet",
+        [
+            sys.executable,
+            "manage.py",
+            "simulate_fleet",
+            "--devices",
+            str(devices),
+            "--url",
+            f"ws://{ws_host}:{port}/ws/device/",
+        ],
+        env,
+    )
+
+
+def banner(host: str, port: int, redis_url: str, private_redis: bool, fleet: int = 0) -> str:
     from devices.demo import DEMO_USERS
 
     shown_host = "localhost" if host in {"127.0.0.1", "0.0.0.0"} else host  # noqa: S104
@@ -196,6 +215,11 @@ def banner(host: str, port: int, redis_url: str, private_redis: bool) -> str:
         f"    {user:<8} {password:<12} {role}" for user, password, role in DEMO_USERS
     )
     redis_note = "private, stopped with the rest" if private_redis else "from REDIS_URL"
+    fleet_note = (
+        f"{fleet} simulated, streaming to /ws/device/ (areas cut 2 min in every 5)"
+        if fleet
+        else "no simulated fleet (--fleet 0)"
+    )
     return f"""
   Central Electric is running.
 
@@ -203,6 +227,7 @@ def banner(host: str, port: int, redis_url: str, private_redis: bool) -> str:
     Dashboard    {site}/dashboard/
     Admin        {site}/admin/
     Redis        {redis_url} ({redis_note})
+    Devices      {fleet_note}
 
   Demo logins (user, password, role):
 {logins}
@@ -217,6 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument(
+        "--fleet",
+        type=int,
+        default=int(os.environ.get("CELC_FLEET_DEVICES", "6")),
+        help="simulated devices to start (0: none)",
+    )
     args = parser.parse_args(argv)
 
     if not port_is_free(args.host, args.port):
@@ -246,7 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         web = stack.processes["web"]
         if not wait_for_port(args.host, args.port, 60, alive=lambda: web.poll() is None):
             raise RuntimeError("daphne did not start listening")
-        print(banner(args.host, args.port, env["REDIS_URL"], private_redis), flush=True)
+        if args.fleet > 0:
+            start_fleet(stack, host=args.host, port=args.port, devices=args.fleet, env=env)
+        print(banner(args.host, args.port, env["REDIS_URL"], private_redis, args.fleet), flush=True)
         while (ended := stack.exited()) is None:
             time.sleep(0.5)
         name, code = ended

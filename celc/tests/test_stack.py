@@ -25,7 +25,7 @@ def wait_until(predicate, timeout=90, interval=0.2):
     raise AssertionError(f"gave up waiting after {timeout} s")
 
 
-def test_it_starts_a_private_redis_daphne_and_celery_and_ctrl_c_stops_them_all(tmp_path):
+def test_it_starts_redis_daphne_celery_and_the_fleet_and_ctrl_c_stops_them_all(tmp_path):
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
     env.update(
@@ -34,8 +34,10 @@ def test_it_starts_a_private_redis_daphne_and_celery_and_ctrl_c_stops_them_all(t
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         PYTHONUNBUFFERED="1",
     )
+    for command in (["migrate", "--noinput"], ["demo_data"]):  # what `make run` does first
+        subprocess.run([sys.executable, "manage.py", *command], cwd=BASE_DIR, env=env, check=True)
     stack = subprocess.Popen(
-        [sys.executable, "-m", "celc.stack", "--port", str(port)],
+        [sys.executable, "-m", "celc.stack", "--port", str(port), "--fleet", "4"],
         cwd=BASE_DIR,
         env=env,
         stdout=subprocess.PIPE,
@@ -60,7 +62,8 @@ def test_it_starts_a_private_redis_daphne_and_celery_and_ctrl_c_stops_them_all(t
         children = psutil.Process(stack.pid).children(recursive=True)
         names = " ".join(" ".join(child.cmdline()) for child in children)
         assert "redis-server" in names and "daphne" in names
-        assert "worker" in names and "beat" in names
+        assert "worker" in names and "beat" in names and "simulate_fleet" in names
+        assert wait_until(lambda: "Fleet: 4 simulated devices" in "".join(output))
     finally:
         stack.send_signal(signal.SIGINT)
         assert stack.wait(timeout=60) == 0
