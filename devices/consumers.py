@@ -2,14 +2,13 @@ import json
 import time
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
 from devices import protocol
 from devices.hub import get_hub
 from devices.protocol import ProtocolError, TokenBucket
-from devices.services import bearer_token, device_for_token
+from devices.services import bearer_token
 
 RATE_PER_SECOND = 20
 RATE_BURST = 40
@@ -38,15 +37,14 @@ class DeviceConsumer(AsyncWebsocketConsumer):
         token = bearer_token(
             dict(self.scope["headers"]).get(b"authorization", b"").decode("latin-1")
         )
-        device = await database_sync_to_async(device_for_token)(token) if token else None
+        self.hub = get_hub()
+        found = await self.hub.authenticate(token) if token else None
         await self.accept()
-        if device is None:
+        if found is None:
             await self.refuse()
             return
-        self.device_id = device.pk
-        self.token_hash = device.token_hash
+        self.device_id, self.token_hash = found
         self.bucket = TokenBucket(RATE_PER_SECOND, RATE_BURST, time.monotonic())
-        self.hub = get_hub()
         self.hub.add(self)
 
     async def disconnect(self, code):

@@ -25,6 +25,7 @@ from django.utils import timezone
 from devices.ingest import store_ticks
 from devices.models import Device
 from devices.protocol import Tick
+from devices.services import device_for_token
 
 if TYPE_CHECKING:
     from devices.consumers import DeviceConsumer
@@ -56,6 +57,15 @@ def _credential_changes(since) -> list[tuple[int, str, bool]]:
         raise
 
 
+def _authenticate(token: str) -> tuple[int, str] | None:
+    try:
+        device = device_for_token(token)
+    except Exception:
+        connection.close()
+        raise
+    return None if device is None else (device.pk, device.token_hash)
+
+
 def _close_connection() -> None:
     connection.close()  # resolved in the hub's thread: that thread's connection
 
@@ -66,10 +76,19 @@ class DeviceHub:
         self.connections: dict[int, set[DeviceConsumer]] = defaultdict(set)
         self.pending: dict[int, list[Tick]] = {}
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="celc-ingest")
+        # Token checks on their own threads, each keeping its database
+        # connection: a reconnection storm must not open one per device.
+        self.auth_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="celc-auth")
         self.wakeup = asyncio.Event()
         self.task: asyncio.Task | None = None
         self.swept_at = timezone.now()
         self.flushes = 0
+
+    async def authenticate(self, token: str) -> tuple[int, str] | None:
+        """(device id, token hash) of a live device's token, or None."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self.auth_executor, _authenticate, token
+        )
 
     def add(self, consumer: DeviceConsumer) -> None:
         self.connections[consumer.device_id].add(consumer)
@@ -146,7 +165,10 @@ class DeviceHub:
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
             self.task = None
-        await asyncio.get_running_loop().run_in_executor(self.executor, _close_connection)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.executor, _close_connection)
+        for _ in range(self.auth_executor._max_workers):
+            await loop.run_in_executor(self.auth_executor, _close_connection)
 
 
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -1,0 +1,235 @@
+"""Ingestion benchmark: N devices tick once a second into real daphne processes.
+
+    .venv/bin/python -m bench.ticks --devices 1000 --duration 60 [--web 2] [--db postgres|sqlite]
+
+Creates a fresh database (PostgreSQL database `celc_bench` on the local
+server, or var/bench.sqlite3), registers N devices, starts `--web` daphne
+processes on loopback, runs `bench.loadgen` as its own process, samples
+CPU and RSS of every process, then checks the database: every acknowledged
+tick must be stored. Writes bench/results/ticks-<db>-<N>-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import psutil
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RESULTS = BASE_DIR / "bench" / "results"
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+PG_BENCH_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/celc_bench")
+
+
+def fresh_database(kind: str) -> str:
+    if kind == "sqlite":
+        path = BASE_DIR / "var" / "bench.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    import psycopg
+
+    name = PG_BENCH_URL.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return PG_BENCH_URL
+
+
+def django_env(database_url: str) -> dict:
+    env = os.environ.copy()
+    env.update(DATABASE_URL=database_url, DJANGO_DEBUG="1", DJANGO_LOG_LEVEL="WARNING")
+    return env
+
+
+def manage(env: dict, *args: str, capture: bool = False) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        capture_output=capture,
+        text=True,
+    )
+    return result.stdout if capture else ""
+
+
+def register_devices(env: dict, n: int, path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "bench.register", str(n), str(path)],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+    )
+
+
+def ticks_stored(env: dict) -> int:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.register", "--stored"],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return int(out.strip())
+
+
+class Sampler(threading.Thread):
+    """CPU share and RSS of named processes, every second."""
+
+    def __init__(self, processes: dict[str, psutil.Process]):
+        super().__init__(daemon=True)
+        self.processes = processes
+        self.samples: dict[str, list[tuple[float, float]]] = {name: [] for name in processes}
+        self.stopped = threading.Event()
+
+    def run(self):
+        for proc in self.processes.values():
+            proc.cpu_percent(None)
+        while not self.stopped.wait(1.0):
+            for name, proc in self.processes.items():
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    self.samples[name].append(
+                        (proc.cpu_percent(None), proc.memory_info().rss / 2**20)
+                    )
+
+    def summary(self) -> dict:
+        out = {}
+        for name, rows in self.samples.items():
+            if rows:
+                cpu = [c for c, _ in rows]
+                rss = [r for _, r in rows]
+                out[name] = {
+                    "cpu_percent_mean": round(sum(cpu) / len(cpu), 1),
+                    "cpu_percent_max": round(max(cpu), 1),
+                    "rss_mb_start": round(rss[0], 1),
+                    "rss_mb_end": round(rss[-1], 1),
+                    "rss_mb_max": round(max(rss), 1),
+                }
+        return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--devices", type=int, default=1000)
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--web", type=int, default=os.cpu_count() or 1, help="daphne processes")
+    parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    args = parser.parse_args()
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    database_url = fresh_database(args.db)
+    env = django_env(database_url)
+    print(f"Preparing {args.db} with {args.devices} devices…", flush=True)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    tokens_path = BASE_DIR / "var" / "bench-tokens.json"
+    register_devices(env, args.devices, tokens_path)
+
+    from celc.stack import free_port, wait_for_port
+
+    ports = [free_port() for _ in range(args.web)]
+    web = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "celc.asgi:application",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        for port, proc in zip(ports, web, strict=True):
+            assert wait_for_port("127.0.0.1", port, 60, alive=lambda p=proc: p.poll() is None)
+        out = BASE_DIR / "var" / "bench-loadgen.json"
+        urls = ",".join(f"ws://127.0.0.1:{port}/ws/device/" for port in ports)
+        print(
+            f"Running {args.devices} devices for {args.duration:.0f} s against {args.web} daphne…",
+            flush=True,
+        )
+        loadgen = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.loadgen",
+                "--tokens",
+                str(tokens_path),
+                "--urls",
+                urls,
+                "--duration",
+                str(args.duration),
+                "--out",
+                str(out),
+            ],
+            cwd=BASE_DIR,
+        )
+        processes = {f"daphne-{n}": psutil.Process(p.pid) for n, p in enumerate(web)}
+        processes["loadgen"] = psutil.Process(loadgen.pid)
+        sampler = Sampler(processes)
+        sampler.start()
+        loadgen.wait()
+        sampler.stopped.set()
+        load = json.loads(out.read_text())
+        time.sleep(1)
+        stored = ticks_stored(env)
+    finally:
+        for proc in web:
+            proc.terminate()
+        for proc in web:
+            proc.wait()
+
+    result = {
+        "benchmark": "ticks",
+        "when": stamp,
+        "db": args.db,
+        "web_processes": args.web,
+        "cores": os.cpu_count(),
+        **load,
+        "ticks_stored": stored,
+        "every_ack_stored": stored >= load["ticks_acked"],
+        "processes": sampler.summary(),
+    }
+    path = RESULTS / f"ticks-{args.db}-{args.devices}-{stamp}.json"
+    path.write_text(json.dumps(result, indent=2))
+    keys = [
+        "devices",
+        "connected",
+        "sent_per_s",
+        "acked_per_s",
+        "ack_p50_ms",
+        "ack_p99_ms",
+        "acked_within_2s",
+        "ticks_stored",
+        "every_ack_stored",
+        "errors",
+        "loadgen_cpu_share_of_one_core",
+    ]
+    print(json.dumps({k: result[k] for k in keys}, indent=2))
+    print(json.dumps(result["processes"], indent=2))
+    print(f"Wrote {path.relative_to(BASE_DIR)}")
+
+
+if __name__ == "__main__":
+    main()
