@@ -156,3 +156,42 @@ def test_the_sqlite_buffer_keeps_seq_across_restarts(tmp_path):
 
     assert again.append("2026-11-27T09:00:02+05:30", "off")["seq"] == 3
     assert [t["seq"] for t in again.after(0, 10)] == [3]
+
+
+def test_the_sysfs_source_reads_the_mains_supplies_only(tmp_path):
+    from devices.agent import sysfs_source
+
+    for name, kind, online in [
+        ("AC", "Mains", "0"),
+        ("BAT0", "Battery", "1"),
+        ("ADP1", "Mains", "0"),
+    ]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "type").write_text(kind + "\n")
+        (tmp_path / name / "online").write_text(online + "\n")
+    read = sysfs_source(str(tmp_path))
+
+    assert read() == "off"  # the battery's "online" does not count
+    (tmp_path / "ADP1" / "online").write_text("1\n")
+    assert read() == "on"
+
+
+def test_the_sysfs_source_refuses_a_machine_without_mains(tmp_path):
+    from devices.agent import sysfs_source
+
+    with pytest.raises(SystemExit, match="No power supply of type Mains"):
+        sysfs_source(str(tmp_path))
+
+
+def test_the_file_source_reads_on_off_and_refuses_anything_else(tmp_path):
+    from devices.agent import file_source
+
+    path = tmp_path / "gpio"
+    path.write_text("1\n")
+    read = file_source(str(path))
+    assert read() == "on"
+    path.write_text("OFF")
+    assert read() == "off"
+    path.write_text("maybe")
+    with pytest.raises(ValueError, match="not on/off"):
+        read()
