@@ -7,9 +7,8 @@ import sys
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 
-from accounts.roles import BOARD_STAFF_GROUP
+from accounts.roles import ensure_board_staff_group
 from celc.stack import BASE_DIR, free_port, wait_for_port
 from devices import services
 
@@ -29,7 +28,7 @@ def board_staff(django_user_model):
     user = django_user_model.objects.create_user(
         "board", "board@example.com", "board-password-1", is_staff=True
     )
-    user.groups.add(Group.objects.get(name=BOARD_STAFF_GROUP))
+    user.groups.add(ensure_board_staff_group())
     return user
 
 
@@ -117,3 +116,13 @@ def daphne(transactional_db, server_env):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ledger_purge_between_tests():
+    """Let the test database be emptied between tests (the SQLite ledger trigger, payouts 0003)."""
+    from payouts import apps
+
+    apps.purge_allowed = True
+    yield
+    apps.purge_allowed = False

@@ -30,3 +30,17 @@ def sync_group_permissions(apps, group_name: str, permissions: list[tuple[str, s
         for app_label, codename in permissions
     ]
     group.permissions.set(wanted)
+
+
+def ensure_board_staff_group():
+    """The Board staff group with its permissions, made now if it is missing (tests, restores)."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name=BOARD_STAFF_GROUP)
+    group.permissions.set(
+        [
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            for app_label, codename in BOARD_STAFF_PERMISSIONS
+        ]
+    )
+    return group

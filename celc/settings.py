@@ -184,6 +184,13 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "accrue-every-second": {
+        "task": "payouts.tasks.accrue_and_broadcast",
+        "schedule": 1.0,
+        # A run that could not start within its second is dropped: the next
+        # one posts the same total (runs are idempotent).
+        "options": {"expires": 0.9},
+    },
     "outages-lost-contact": {
         "task": "devices.tasks.mark_lost_contact",
         "schedule": 10.0,

@@ -1,1 +1,213 @@
-# The compensation policy and the ledger arrive with the compensation issue.
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from payouts.compensation import Terms
+
+MONEY = {"max_digits": 14, "decimal_places": 6}
+
+
+class PolicyKind(models.TextChoices):
+    COMPOUNDING = "compounding", "Compounding: value of supply x multiplier, growing each hour"
+    TIERS = "tiers", "Tiers: rupees per hour from hour h on"
+
+
+class Policy(models.Model):
+    """One version of the compensation policy; it applies to time after `effective_from`.
+
+    Versions are added, never rewritten once in force: what was posted under
+    a version stays as it was.
+    """
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(
+        max_length=16, choices=PolicyKind.choices, default=PolicyKind.COMPOUNDING
+    )
+    effective_from = models.DateTimeField(unique=True)
+    grace_seconds = models.PositiveIntegerField(default=0, help_text="nothing is owed before this")
+    multiplier = models.DecimalField(
+        max_digits=8, decimal_places=4, default=Decimal(5), validators=[MinValueValidator(0)]
+    )
+    escalation = models.DecimalField(
+        max_digits=8,
+        decimal_places=6,
+        default=Decimal("0.25"),
+        validators=[MinValueValidator(0)],
+        help_text="compounding growth per hour: 0.25 is 25 % an hour",
+    )
+    tiers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='for tiers: [[from hour, rupees per hour], ...], e.g. [[1, "50"], [3, "100"]]',
+    )
+    cap_per_outage = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal(500))
+    cap_per_month = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal(3000),
+        help_text="per household, Asia/Kolkata months",
+    )
+    max_gap_seconds = models.PositiveIntegerField(
+        default=120, help_text="longer silences are not paid"
+    )
+    silence_timeout_seconds = models.PositiveIntegerField(
+        default=300, help_text="then: lost contact"
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, editable=False
+    )
+
+    class Meta:
+        ordering = ["-effective_from"]
+        verbose_name_plural = "policies"
+
+    def __str__(self) -> str:
+        return f"{self.name} (from {timezone.localtime(self.effective_from):%Y-%m-%d %H:%M})"
+
+    def parsed_tiers(self) -> tuple[tuple[Decimal, Decimal], ...]:
+        return tuple(
+            (Decimal(str(hour)), Decimal(str(per_hour))) for hour, per_hour in self.tiers or []
+        )
+
+    def clean(self):
+        if self.kind == PolicyKind.TIERS:
+            try:
+                tiers = self.parsed_tiers()
+            except (TypeError, ValueError, ArithmeticError):
+                raise ValidationError(
+                    {"tiers": "Give [[from hour, rupees per hour], ...]."}
+                ) from None
+            if not tiers:
+                raise ValidationError({"tiers": "A tiered policy needs at least one tier."})
+            hours = [hour for hour, _ in tiers]
+            if (
+                hours != sorted(set(hours))
+                or any(h < 0 for h in hours)
+                or any(r < 0 for _, r in tiers)
+            ):
+                raise ValidationError(
+                    {"tiers": "Hours must ascend from 0 and amounts be positive."}
+                )
+
+    def terms(self) -> Terms:
+        return Terms(
+            id=self.pk,
+            effective_from=self.effective_from,
+            kind=self.kind,
+            grace_seconds=self.grace_seconds,
+            multiplier=self.multiplier,
+            escalation=self.escalation,
+            tiers=self.parsed_tiers(),
+            cap_per_outage=self.cap_per_outage,
+            cap_per_month=self.cap_per_month,
+        )
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("ledger entries are append-only: post a new entry instead")
+
+    def delete(self):
+        raise TypeError("ledger entries are append-only: post a reversal instead")
+
+
+class EntryKind(models.TextChoices):
+    ACCRUAL = "accrual", "Accrual"
+    PAYOUT = "payout", "Payout"
+    REVERSAL = "reversal", "Reversal"
+    ADJUSTMENT = "adjustment", "Adjustment"
+
+
+class LedgerEntry(models.Model):
+    """A movement of a household's money. Never updated or deleted (model and database)."""
+
+    household = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    kind = models.CharField(max_length=16, choices=EntryKind.choices)
+    amount = models.DecimalField(**MONEY)
+    outage = models.ForeignKey(
+        "devices.Outage",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+    )
+    # The n-th accrual of its outage: a repeated post collides on (outage, n).
+    accrual_seq = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    note = models.TextField(blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.UniqueConstraint(fields=["outage", "accrual_seq"], name="ledger_accrual_once"),
+            models.CheckConstraint(
+                condition=~models.Q(kind="accrual")
+                | (models.Q(outage__isnull=False) & models.Q(accrual_seq__isnull=False)),
+                name="ledger_accrual_names_its_outage",
+            ),
+        ]
+        indexes = [models.Index(fields=["household", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} for {self.household}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("ledger entries are append-only: post a new entry instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("ledger entries are append-only: post a reversal instead")
+
+
+class AccrualState(models.Model):
+    """What the ledger holds for an outage, kept beside it so that a run need not sum it."""
+
+    outage = models.OneToOneField("devices.Outage", primary_key=True, on_delete=models.PROTECT)
+    household = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    posted = models.DecimalField(**MONEY, default=Decimal(0))
+    entries = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"outage {self.outage_id}: {self.posted} in {self.entries} entries"
+
+
+class HouseholdBalance(models.Model):
+    """The sum of a household's ledger entries, kept up to date in the same transactions."""
+
+    household = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.PROTECT, related_name="balance"
+    )
+    amount = models.DecimalField(**MONEY, default=Decimal(0))
+
+    def __str__(self) -> str:
+        return f"{self.household}: {self.amount}"
+
+
+class AccrualRun(models.Model):
+    """One run of the accrual: when, how much, how long. Also its watermark for the next."""
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField()
+    outages = models.PositiveIntegerField()
+    posted_entries = models.PositiveIntegerField()
+    posted_amount = models.DecimalField(**MONEY)
+    households = models.PositiveIntegerField()
+    duration_ms = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"run at {self.started_at:%H:%M:%S}: {self.posted_entries} entries"

@@ -1,0 +1,322 @@
+"""The accrual run: post what every changed outage is owed now, minus what is posted.
+
+Set-based: a handful of queries per run whatever the number of outages,
+the money from `payouts.compensation`. Idempotent and safe to repeat, skip,
+run late or run twice at once: each entry is the n-th accrual of its outage
+and `(outage, n)` is unique in the database, so of two runs posting the
+same step one insert wins and the other's is dropped by the constraint;
+the totals only ever move to the closed form's value.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from devices.models import Device, Outage, OutageStatus, WitnessedInterval
+from payouts.compensation import (
+    OutageFacts,
+    Policies,
+    Terms,
+    household_owed,
+    month_start,
+    outage_owed,
+    value_per_second,
+)
+from payouts.models import (
+    AccrualRun,
+    AccrualState,
+    HouseholdBalance,
+    LedgerEntry,
+    Policy,
+)
+from payouts.presets import PRESETS
+
+# Outages that ended or were backfilled are looked at again for this long
+# after the previous run began: a flush that committed late is not missed.
+LOOKBACK = timedelta(seconds=60)
+
+
+@dataclass
+class RunResult:
+    started_at: datetime
+    outages: int = 0
+    posted: dict[int, Decimal] = field(default_factory=dict)  # outage id -> amount posted now
+    households: set[int] = field(default_factory=set)  # whose state changed
+    owed: dict[int, Decimal] = field(default_factory=dict)  # outage id -> owed now
+    facts: dict[int, OutageFacts] = field(default_factory=dict)
+
+
+def current_policies() -> Policies:
+    """The policy versions; the spec's default if none is stored (migration 0002 stores it)."""
+    versions = [policy.terms() for policy in Policy.objects.all()]
+    return Policies(versions or [default_terms()])
+
+
+def default_terms() -> Terms:
+    values = PRESETS["default"]
+    return Terms(
+        effective_from=datetime(2000, 1, 1, tzinfo=UTC),
+        **{k: values[k] for k in ("kind", "grace_seconds", "multiplier", "escalation")},
+        cap_per_outage=values["cap_per_outage"],
+        cap_per_month=values["cap_per_month"],
+    )
+
+
+def facts_for(outages: Q) -> dict[int, OutageFacts]:
+    """The outages matching `outages`, with their witnessed intervals (two queries)."""
+    rows = Outage.objects.filter(outages).values_list(
+        "id",
+        "device__household_id",
+        "device__monthly_units",
+        "device__tariff",
+        "started_at",
+        "open_interval_start",
+        "last_tick_at",
+    )
+    closed = defaultdict(list)
+    for outage_id, start, end in (
+        WitnessedInterval.objects.filter(outage__in=Outage.objects.filter(outages))
+        .order_by("outage_id", "started_at")
+        .values_list("outage_id", "started_at", "ended_at")
+    ):
+        closed[outage_id].append((start, end))
+    values: dict[tuple, Decimal] = {}
+    facts = {}
+    for outage_id, household_id, units, tariff, started_at, open_start, last_tick in rows:
+        intervals = closed.get(outage_id, [])
+        if open_start is not None and last_tick > open_start:
+            intervals = [*intervals, (open_start, last_tick)]
+        v = values.get((units, tariff))
+        if v is None:
+            v = values[(units, tariff)] = value_per_second(units, tariff)
+        facts[outage_id] = OutageFacts(outage_id, household_id, started_at, v, tuple(intervals))
+    return facts
+
+
+def _owed(
+    facts: dict[int, OutageFacts], policies: Policies, now: datetime, candidates: Q
+) -> dict[int, Decimal]:
+    """Owed now per outage, the monthly cap applied where it may bind."""
+    owed = {oid: outage_owed(f, policies, now) for oid, f in facts.items()}
+    by_household: dict[int, list[int]] = defaultdict(list)
+    for oid, f in facts.items():
+        by_household[f.household_id].append(oid)
+    # A household can reach its monthly cap only if what it is owed now plus
+    # what its other recent outages hold reaches the smallest cap in force.
+    cap = min(t.cap_per_month for t in policies.versions)
+    since = month_start(now) - timedelta(days=31)
+    others = dict(
+        AccrualState.objects.filter(household__in=list(by_household), outage__started_at__gte=since)
+        .exclude(outage__in=Outage.objects.filter(candidates))
+        .values("household")
+        .annotate(total=Sum("posted"))
+        .values_list("household", "total")
+    )
+    for household_id, outage_ids in by_household.items():
+        if sum(owed[o] for o in outage_ids) + (others.get(household_id) or 0) < cap:
+            continue
+        # Rare: recompute with every outage of the household in reach of the cap.
+        every = facts_for(
+            Q(device__household_id=household_id)
+            & (Q(ended_at__isnull=True) | Q(ended_at__gte=since))
+        )
+        facts.update(every)
+        owed.update(household_owed(list(every.values()), policies, now).by_outage)
+    return owed
+
+
+def accrue(now: datetime | None = None) -> RunResult:
+    """One run. `now` is for tests; the task passes nothing."""
+    clock = time.monotonic()
+    now = now or timezone.now()
+    result = RunResult(started_at=now)
+    with transaction.atomic():
+        previous = (
+            AccrualRun.objects.filter(started_at__lte=now)
+            .values_list("started_at", flat=True)
+            .first()
+        )
+        candidates = Q(status__in=[OutageStatus.ONGOING, OutageStatus.LOST_CONTACT])
+        if previous is not None:
+            candidates |= Q(updated_at__gte=previous - LOOKBACK)
+        else:
+            candidates = Q()  # the first run looks at everything
+        policies = current_policies()
+        facts = facts_for(candidates)
+        owed = _owed(facts, policies, now, candidates)
+        states = {
+            outage_id: (posted, entries)
+            for outage_id, posted, entries in AccrualState.objects.filter(
+                outage__in=list(owed)
+            ).values_list("outage_id", "posted", "entries")
+        }
+        rows = []
+        for outage_id in sorted(owed):  # one order for every run: no deadlocks between two
+            posted, entries = states.get(outage_id, (Decimal(0), 0))
+            delta = owed[outage_id] - posted
+            if delta:
+                rows.append((facts[outage_id].household_id, delta, outage_id, entries + 1))
+        inserted = _insert_accruals(rows, now)
+        _apply_to_states_and_balances(rows, inserted)
+        result.outages = len(owed)
+        result.owed = owed
+        result.facts = facts
+        result.posted = {outage_id: amount for outage_id, amount in inserted}
+        changed = set(
+            Outage.objects.filter(updated_at__gte=previous or now - LOOKBACK)
+            .values_list("device__household_id", flat=True)
+            .distinct()
+        )
+        result.households = changed | {facts[o].household_id for o in result.posted}
+        AccrualRun.objects.create(
+            started_at=now,
+            finished_at=timezone.now(),
+            outages=result.outages,
+            posted_entries=len(inserted),
+            posted_amount=sum((amount for _, amount in inserted), Decimal(0)),
+            households=len(result.households),
+            duration_ms=int((time.monotonic() - clock) * 1000),
+        )
+    return result
+
+
+LEDGER = LedgerEntry._meta.db_table
+STATES = AccrualState._meta.db_table
+BALANCES = HouseholdBalance._meta.db_table
+INSERT_COLUMNS = "(household_id, kind, amount, outage_id, accrual_seq, created_at, note)"
+
+INSERT_MANY_PG = (
+    f"INSERT INTO {LEDGER} {INSERT_COLUMNS} SELECT h, 'accrual', a, o, s, %s, '' "
+    "FROM unnest(%s::bigint[], %s::numeric[], %s::bigint[], %s::integer[]) AS v(h, a, o, s) "
+    "ON CONFLICT DO NOTHING RETURNING outage_id, amount"
+)
+INSERT_ONE = (
+    f"INSERT INTO {LEDGER} {INSERT_COLUMNS} VALUES (%s, 'accrual', %s, %s, %s, %s, '') "
+    "ON CONFLICT DO NOTHING RETURNING outage_id"
+)
+ADD_TO_STATE = (
+    f"ON CONFLICT (outage_id) DO UPDATE SET posted = {STATES}.posted + excluded.posted, "
+    f"entries = {STATES}.entries + 1"
+)
+ADD_TO_STATES_PG = (
+    f"INSERT INTO {STATES} (outage_id, household_id, posted, entries) "
+    "SELECT o, h, a, 1 FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) AS v(o, h, a) "
+    + ADD_TO_STATE
+)
+ADD_TO_STATE_ONE = (
+    f"INSERT INTO {STATES} (outage_id, household_id, posted, entries) VALUES (%s, %s, %s, 1) "
+    + ADD_TO_STATE
+)
+ADD_TO_BALANCE = (
+    f"INSERT INTO {BALANCES} (household_id, amount) VALUES (%s, %s) ON CONFLICT (household_id) "
+    f"DO UPDATE SET amount = {BALANCES}.amount + excluded.amount"
+)
+
+
+def _insert_accruals(rows: list[tuple], now: datetime) -> list[tuple[int, Decimal]]:
+    """INSERT the entries, skipping any (outage, n) already there; return what went in."""
+    if not rows:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            households, amounts, outages, seqs = (
+                list(column) for column in zip(*rows, strict=True)
+            )
+            cursor.execute(INSERT_MANY_PG, [now, households, amounts, outages, seqs])
+            return [(outage_id, Decimal(amount)) for outage_id, amount in cursor.fetchall()]
+        inserted = []
+        dt = connection.ops.adapt_datetimefield_value
+        dec = connection.ops.adapt_decimalfield_value
+        for household_id, amount, outage_id, seq in rows:
+            cursor.execute(INSERT_ONE, [household_id, dec(amount, 14, 6), outage_id, seq, dt(now)])
+            if cursor.fetchone() is not None:
+                inserted.append((outage_id, amount))
+        return inserted
+
+
+def _apply_to_states_and_balances(rows: list[tuple], inserted: list[tuple[int, Decimal]]) -> None:
+    """Add what was inserted to each outage's posted total and each household's balance."""
+    if not inserted:
+        return
+    households = {outage_id: household_id for household_id, _, outage_id, _ in rows}
+    by_household: dict[int, Decimal] = defaultdict(Decimal)
+    for outage_id, amount in inserted:
+        by_household[households[outage_id]] += amount
+    dec = connection.ops.adapt_decimalfield_value
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            outage_ids = [outage_id for outage_id, _ in inserted]
+            owners = [households[o] for o in outage_ids]
+            cursor.execute(ADD_TO_STATES_PG, [outage_ids, owners, [a for _, a in inserted]])
+        else:
+            cursor.executemany(
+                ADD_TO_STATE_ONE, [(o, households[o], dec(a, 14, 6)) for o, a in inserted]
+            )
+        # Balances in household order: the same lock order in every run.
+        cursor.executemany(
+            ADD_TO_BALANCE, [(h, dec(a, 14, 6)) for h, a in sorted(by_household.items())]
+        )
+
+
+def device_states(
+    household_ids: set[int], result: RunResult, policies: Policies, now: datetime
+) -> dict:
+    """What each affected household's dashboard shows now: balance, rate, devices."""
+    balances = dict(
+        HouseholdBalance.objects.filter(household__in=household_ids).values_list(
+            "household", "amount"
+        )
+    )
+    payloads: dict[int, dict] = {
+        h: {
+            "balance": f"{balances.get(h, Decimal(0)):.6f}",
+            "rate_per_second": Decimal(0),
+            "devices": [],
+        }
+        for h in household_ids
+    }
+    terms = policies.at(now)
+    for device in Device.objects.filter(household__in=household_ids).select_related(
+        "current_outage"
+    ):
+        outage = device.current_outage
+        entry = {
+            "id": device.pk,
+            "name": device.name,
+            "state": "revoked" if device.is_revoked else device.connection_state(now),
+            "last_seen_at": device.last_seen_at.isoformat() if device.last_seen_at else None,
+            "outage": None,
+        }
+        if outage is not None:
+            facts = result.facts.get(outage.pk)
+            owed = result.owed.get(outage.pk, Decimal(0))
+            rate = Decimal(0)
+            if (
+                facts is not None
+                and outage.status == OutageStatus.ONGOING
+                and owed < terms.cap_per_outage
+            ):
+                seconds = Decimal(str((now - outage.started_at).total_seconds()))
+                rate = terms.rate(facts.value_per_second, seconds)
+            payloads[device.household_id]["rate_per_second"] += rate
+            entry["outage"] = {
+                "id": outage.pk,
+                "status": outage.status,
+                "started_at": outage.started_at.isoformat(),
+                "witnessed_seconds": f"{outage.witnessed_seconds:.6f}",
+                "owed": f"{owed:.6f}",
+                "rate_per_second": f"{rate:.6f}",
+            }
+        payloads[device.household_id]["devices"].append(entry)
+    for payload in payloads.values():
+        payload["rate_per_second"] = f"{payload['rate_per_second']:.6f}"
+        payload["at"] = now.isoformat()
+    return payloads

@@ -1,0 +1,196 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from payouts.compensation import (
+    OutageFacts,
+    Policies,
+    Terms,
+    household_owed,
+    outage_owed,
+    value_per_second,
+)
+
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+T0 = datetime(2026, 11, 27, 3, 30, tzinfo=UTC)
+DEFAULT = Policies([Terms(effective_from=EPOCH)])
+V = value_per_second(Decimal(300), Decimal("6.00"))
+
+
+def outage(*spans, start=T0, v=V, oid=1, household=1):
+    intervals = tuple(
+        (start + timedelta(seconds=a), start + timedelta(seconds=b)) for a, b in spans
+    )
+    return OutageFacts(oid, household, start, v, intervals)
+
+
+def test_the_spec_example_one_hour_at_300_units_and_6_rupees():
+    assert outage_owed(outage((0, 3600)), DEFAULT, T0 + timedelta(hours=2)) == Decimal("14.004438")
+
+
+def test_it_owes_nothing_for_time_not_yet_reached_or_not_witnessed():
+    assert outage_owed(outage((0, 3600)), DEFAULT, T0) == 0
+    assert outage_owed(outage(), DEFAULT, T0 + timedelta(hours=1)) == 0
+
+
+def test_a_gap_is_not_paid_but_time_after_it_keeps_growing():
+    gap = outage((0, 1800), (2400, 3600))
+    whole = outage((0, 3600))
+    until = T0 + timedelta(hours=2)
+
+    missing = outage((1800, 2400))
+    assert outage_owed(gap, DEFAULT, until) + outage_owed(missing, DEFAULT, until) == outage_owed(
+        whole, DEFAULT, until
+    )
+
+
+def test_nothing_is_owed_during_grace():
+    graced = Policies([Terms(effective_from=EPOCH, grace_seconds=600)])
+
+    assert outage_owed(outage((0, 600)), graced, T0 + timedelta(hours=1)) == 0
+    assert outage_owed(outage((0, 1200)), graced, T0 + timedelta(hours=1)) == outage_owed(
+        outage((600, 1200)), DEFAULT, T0 + timedelta(hours=1)
+    )
+
+
+def test_without_escalation_it_is_linear():
+    flat = Policies([Terms(effective_from=EPOCH, escalation=Decimal(0), multiplier=Decimal(1))])
+
+    owed = outage_owed(outage((0, 86400)), flat, T0 + timedelta(days=2))
+
+    assert owed == (V * 86400).quantize(Decimal("0.000001"))
+
+
+def test_delhi_tiers_pay_nothing_the_first_hour_then_50_then_100_an_hour():
+    delhi = Policies(
+        [
+            Terms(
+                effective_from=EPOCH,
+                kind="tiers",
+                tiers=(
+                    (Decimal(0), Decimal(0)),
+                    (Decimal(1), Decimal(50)),
+                    (Decimal(3), Decimal(100)),
+                ),
+            )
+        ]
+    )
+
+    assert outage_owed(outage((0, 3600)), delhi, T0 + timedelta(hours=9)) == 0
+    assert outage_owed(outage((0, 4 * 3600)), delhi, T0 + timedelta(hours=9)) == Decimal(
+        "200.000000"
+    )
+    assert outage_owed(outage((0, 5400)), delhi, T0 + timedelta(hours=9)) == Decimal("25.000000")
+
+
+def test_the_cap_per_outage_holds():
+    assert outage_owed(outage((0, 30 * 3600)), DEFAULT, T0 + timedelta(days=2)) == Decimal(
+        "500.000000"
+    )
+
+
+def test_a_policy_change_mid_outage_applies_only_from_its_effective_time():
+    change = T0 + timedelta(minutes=30)
+    doubled = Terms(effective_from=change, multiplier=Decimal(10))
+    both = Policies([Terms(effective_from=EPOCH), doubled])
+    until = T0 + timedelta(hours=2)
+
+    owed = outage_owed(outage((0, 3600)), both, until)
+
+    before = outage_owed(outage((0, 1800)), DEFAULT, until)
+    after_at_5 = outage_owed(outage((1800, 3600)), DEFAULT, until)
+    assert owed == before + 2 * after_at_5
+
+
+def test_a_lower_cap_stops_growth_but_takes_nothing_back():
+    lowered = Policies(
+        [
+            Terms(effective_from=EPOCH),
+            Terms(effective_from=T0 + timedelta(hours=1), cap_per_outage=Decimal(5)),
+        ]
+    )
+
+    owed = outage_owed(outage((0, 3 * 3600)), lowered, T0 + timedelta(hours=4))
+
+    assert owed == Decimal("14.004438")  # earned before the change, kept; nothing after
+
+
+def test_the_monthly_cap_stops_every_outage_of_the_household_at_once():
+    low = Policies([Terms(effective_from=EPOCH, cap_per_month=Decimal(20))])
+    first = outage((0, 3600), oid=1)
+    second = outage((0, 3600), oid=2, start=T0 + timedelta(minutes=30))
+    until = T0 + timedelta(hours=3)
+
+    owed = household_owed([first, second], low, until).by_outage
+
+    assert Decimal("19.999990") <= owed[1] + owed[2] <= Decimal(20)
+    # Uncapped they would be 28.01: the first, earlier, keeps more.
+    assert owed[1] > owed[2] > 0
+
+
+def test_the_monthly_cap_counts_months_in_india():
+    low = Policies([Terms(effective_from=EPOCH, cap_per_month=Decimal(10))])
+    # 23:30 to 00:30 IST across a month end: each half is in its own month.
+    start = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
+    across = outage((0, 3600), start=start)
+
+    owed = household_owed([across], low, start + timedelta(hours=2)).by_outage[1]
+
+    assert owed == outage_owed(across, DEFAULT, start + timedelta(hours=2))  # 14 < 10 + 10
+
+
+spans = st.lists(
+    st.tuples(st.integers(0, 20 * 3600), st.integers(1, 4 * 3600)), min_size=1, max_size=6
+).map(
+    lambda rows: tuple(
+        sorted({(a, a + d) for a, d in rows})  # overlaps are removed below
+    )
+)
+
+
+def disjoint(intervals):
+    out, end = [], -1
+    for a, b in intervals:
+        if a >= end:
+            out.append((a, b))
+            end = b
+    return out
+
+
+@settings(max_examples=200)
+@given(spans, st.integers(0, 30 * 3600), st.integers(0, 30 * 3600))
+def test_owed_never_decreases_never_exceeds_the_cap(raw, t1, t2):
+    o = outage(*disjoint(raw))
+    early, late = sorted((t1, t2))
+
+    a = outage_owed(o, DEFAULT, T0 + timedelta(seconds=early))
+    b = outage_owed(o, DEFAULT, T0 + timedelta(seconds=late))
+
+    assert Decimal(0) <= a <= b <= Decimal(500)
+
+
+@settings(max_examples=50)
+@given(st.integers(1, 8 * 3600), st.integers(0, 3600))
+def test_the_closed_form_matches_a_numerical_integral(length, start):
+    o = outage((start, start + length))
+    terms = DEFAULT.versions[0]
+    steps = 2000
+    width = Decimal(length) / steps
+    numeric = (
+        sum(terms.rate(V, Decimal(start) + width * (i + Decimal("0.5"))) for i in range(steps))
+        * width
+    )
+
+    closed = outage_owed(o, DEFAULT, T0 + timedelta(days=1))
+
+    assert abs(closed - min(numeric, Decimal(500))) < Decimal("0.0001") * max(Decimal(1), closed)
+
+
+@pytest.mark.parametrize("monthly_units, tariff", [("300", "6.00"), ("120", "8.5")])
+def test_value_per_second(monthly_units, tariff):
+    v = value_per_second(Decimal(monthly_units), Decimal(tariff))
+
+    assert v * 30 * 86400 == Decimal(monthly_units) * Decimal(tariff)
