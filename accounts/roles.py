@@ -2,12 +2,19 @@
 
 BOARD_STAFF_GROUP = "Board staff"
 
-# What board staff may do: read households and their devices. Payout review
-# and policy editing join this list with the payouts app.
+# What board staff may do: read households, devices, outages and the ledger;
+# add policy versions (and change or delete those not yet in force).
 BOARD_STAFF_PERMISSIONS = [
     ("accounts", "view_user"),
     ("devices", "view_area"),
     ("devices", "view_device"),
+    ("devices", "view_outage"),
+    ("payouts", "view_ledgerentry"),
+    ("payouts", "view_accrualrun"),
+    ("payouts", "view_policy"),
+    ("payouts", "add_policy"),
+    ("payouts", "change_policy"),
+    ("payouts", "delete_policy"),
 ]
 
 

@@ -1,10 +1,13 @@
 from django.db import migrations
 
-from accounts.roles import BOARD_STAFF_GROUP, BOARD_STAFF_PERMISSIONS, sync_group_permissions
+from accounts.roles import BOARD_STAFF_GROUP, sync_group_permissions
+
+# As it was when this migration was written; later migrations extend it.
+PERMISSIONS = [("accounts", "view_user"), ("devices", "view_area"), ("devices", "view_device")]
 
 
 def create_board_staff(apps, schema_editor):
-    sync_group_permissions(apps, BOARD_STAFF_GROUP, BOARD_STAFF_PERMISSIONS)
+    sync_group_permissions(apps, BOARD_STAFF_GROUP, PERMISSIONS)
 
 
 def remove_board_staff(apps, schema_editor):
