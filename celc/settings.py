@@ -199,12 +199,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Devices. Heartbeats are at most 60 s apart while the power is on; a device
-# missing 3 is shown offline. max_gap and the silence timeout belong to the
-# compensation policy: these are its defaults.
+# missing 3 is shown offline. max_gap and the silence timeout are settings
+# of the compensation policy (payouts.Policy), not of the deployment.
 DEVICE_HEARTBEAT_SECONDS = envint("CELC_HEARTBEAT_SECONDS", 60)
 DEVICE_MISSED_HEARTBEATS = envint("CELC_MISSED_HEARTBEATS", 3)
-OUTAGE_MAX_GAP_SECONDS = 120
-OUTAGE_SILENCE_TIMEOUT_SECONDS = 300
 # How often each web process writes the ticks it received, in one transaction.
 DEVICE_FLUSH_SECONDS = float(os.environ.get("CELC_DEVICE_FLUSH_SECONDS", "0.2"))
 

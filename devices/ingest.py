@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 
 from devices.models import Device, Outage, WitnessedInterval
@@ -38,7 +37,10 @@ OUTAGE_FIELDS = (
 
 
 def max_gap() -> timedelta:
-    return timedelta(seconds=settings.OUTAGE_MAX_GAP_SECONDS)
+    """max_gap of the compensation policy in force (payouts owns the policy)."""
+    from payouts.rules import outage_rules
+
+    return outage_rules()[0]
 
 
 def _outage_row(record: OutageRecord, device_id: int, now: datetime) -> Outage:

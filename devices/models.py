@@ -87,7 +87,9 @@ class Device(models.Model):
             return "unknown"
         silent = (now - self.last_seen_at).total_seconds()
         if self.power_state == PowerState.OFF:
-            return "lost" if silent > settings.OUTAGE_SILENCE_TIMEOUT_SECONDS else "off"
+            from payouts.rules import outage_rules
+
+            return "lost" if silent > outage_rules()[1].total_seconds() else "off"
         limit = settings.DEVICE_HEARTBEAT_SECONDS * settings.DEVICE_MISSED_HEARTBEATS
         return "offline" if silent > limit else "on"
 

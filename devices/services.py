@@ -1,9 +1,7 @@
 """Writes about devices: registration and tokens."""
 
-from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -78,8 +76,10 @@ def outages_mark_lost_contact(now=None) -> int:
 
     Ticks arriving again (a replay of the device's buffer) make them ongoing again.
     """
+    from payouts.rules import outage_rules
+
     now = now or timezone.now()
-    silent_since = now - timedelta(seconds=settings.OUTAGE_SILENCE_TIMEOUT_SECONDS)
+    silent_since = now - outage_rules()[1]
     return Outage.objects.filter(
         status=OutageStatus.ONGOING, device__last_seen_at__lt=silent_since
     ).update(status=OutageStatus.LOST_CONTACT, updated_at=now)
