@@ -82,16 +82,20 @@ class Device(models.Model):
 
     def connection_state(self, now=None) -> str:
         """on, off, offline (missed its heartbeats), lost (silent during a cut) or unknown."""
-        now = now or timezone.now()
-        if self.last_seen_at is None:
-            return "unknown"
-        silent = (now - self.last_seen_at).total_seconds()
-        if self.power_state == PowerState.OFF:
-            from payouts.rules import outage_rules
+        return connection_state(self.power_state, self.last_seen_at, now or timezone.now())
 
-            return "lost" if silent > outage_rules()[1].total_seconds() else "off"
-        limit = settings.DEVICE_HEARTBEAT_SECONDS * settings.DEVICE_MISSED_HEARTBEATS
-        return "offline" if silent > limit else "on"
+
+def connection_state(power_state: str, last_seen_at, now) -> str:
+    """What a device is doing, from its last tick's power and when it was last heard."""
+    if last_seen_at is None:
+        return "unknown"
+    silent = (now - last_seen_at).total_seconds()
+    if power_state == PowerState.OFF:
+        from payouts.rules import outage_rules
+
+        return "lost" if silent > outage_rules()[1].total_seconds() else "off"
+    limit = settings.DEVICE_HEARTBEAT_SECONDS * settings.DEVICE_MISSED_HEARTBEATS
+    return "offline" if silent > limit else "on"
 
 
 class OutageStatus(models.TextChoices):

@@ -20,11 +20,12 @@ from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from devices.models import Device, Outage, OutageStatus, WitnessedInterval
+from devices.models import Device, Outage, OutageStatus, WitnessedInterval, connection_state
 from payouts.compensation import (
     OutageFacts,
     Policies,
     Terms,
+    _seconds,
     household_owed,
     month_start,
     outage_owed,
@@ -114,8 +115,10 @@ def _owed(
     cap = min(t.cap_per_month for t in policies.versions)
     since = month_start(now) - timedelta(days=31)
     others = dict(
-        AccrualState.objects.filter(household__in=list(by_household), outage__started_at__gte=since)
-        .exclude(outage__in=Outage.objects.filter(candidates))
+        AccrualState.objects.filter(
+            household_id__any=list(by_household), outage__started_at__gte=since
+        )
+        .exclude(outage__in=Outage.objects.filter(candidates))  # a hashed subquery, not a list
         .values("household")
         .annotate(total=Sum("posted"))
         .values_list("household", "total")
@@ -215,6 +218,11 @@ ADD_TO_STATE_ONE = (
     f"INSERT INTO {STATES} (outage_id, household_id, posted, entries) VALUES (%s, %s, %s, 1) "
     + ADD_TO_STATE
 )
+ADD_TO_BALANCES_PG = (
+    f"INSERT INTO {BALANCES} (household_id, amount) "
+    "SELECT h, a FROM unnest(%s::bigint[], %s::numeric[]) AS v(h, a) ORDER BY h "
+    f"ON CONFLICT (household_id) DO UPDATE SET amount = {BALANCES}.amount + excluded.amount"
+)
 ADD_TO_BALANCE = (
     f"INSERT INTO {BALANCES} (household_id, amount) VALUES (%s, %s) ON CONFLICT (household_id) "
     f"DO UPDATE SET amount = {BALANCES}.amount + excluded.amount"
@@ -261,62 +269,78 @@ def _apply_to_states_and_balances(rows: list[tuple], inserted: list[tuple[int, D
                 ADD_TO_STATE_ONE, [(o, households[o], dec(a, 14, 6)) for o, a in inserted]
             )
         # Balances in household order: the same lock order in every run.
-        cursor.executemany(
-            ADD_TO_BALANCE, [(h, dec(a, 14, 6)) for h, a in sorted(by_household.items())]
-        )
+        pairs = sorted(by_household.items())
+        if connection.vendor == "postgresql":
+            cursor.execute(ADD_TO_BALANCES_PG, [[h for h, _ in pairs], [a for _, a in pairs]])
+        else:
+            cursor.executemany(ADD_TO_BALANCE, [(h, dec(a, 14, 6)) for h, a in pairs])
 
 
 def device_states(
     household_ids: set[int], result: RunResult, policies: Policies, now: datetime
 ) -> dict:
-    """What each affected household's dashboard shows now: balance, rate, devices."""
+    """What each affected household's dashboard shows now: balance, rate, devices (two queries)."""
+    ids = list(household_ids)
     balances = dict(
-        HouseholdBalance.objects.filter(household__in=household_ids).values_list(
-            "household", "amount"
-        )
+        HouseholdBalance.objects.filter(household_id__any=ids).values_list("household_id", "amount")
     )
-    payloads: dict[int, dict] = {
-        h: {
-            "balance": f"{balances.get(h, Decimal(0)):.6f}",
-            "rate_per_second": Decimal(0),
-            "devices": [],
-        }
-        for h in household_ids
-    }
+    rates: dict[int, Decimal] = defaultdict(Decimal)
+    devices: dict[int, list] = defaultdict(list)
     terms = policies.at(now)
-    for device in Device.objects.filter(household__in=household_ids).select_related(
-        "current_outage"
-    ):
-        outage = device.current_outage
+    rows = Device.objects.filter(household_id__any=ids).values_list(
+        "pk",
+        "household_id",
+        "name",
+        "revoked_at",
+        "power_state",
+        "last_seen_at",
+        "current_outage_id",
+        "current_outage__status",
+        "current_outage__started_at",
+        "current_outage__witnessed_seconds",
+    )
+    for (
+        pk,
+        household_id,
+        name,
+        revoked_at,
+        power,
+        seen,
+        outage_id,
+        status,
+        started,
+        witnessed,
+    ) in rows:
         entry = {
-            "id": device.pk,
-            "name": device.name,
-            "state": "revoked" if device.is_revoked else device.connection_state(now),
-            "last_seen_at": device.last_seen_at.isoformat() if device.last_seen_at else None,
+            "id": pk,
+            "name": name,
+            "state": "revoked" if revoked_at else connection_state(power, seen, now),
+            "last_seen_at": seen.isoformat() if seen else None,
             "outage": None,
         }
-        if outage is not None:
-            facts = result.facts.get(outage.pk)
-            owed = result.owed.get(outage.pk, Decimal(0))
+        if outage_id is not None:
+            facts = result.facts.get(outage_id)
+            owed = result.owed.get(outage_id, Decimal(0))
             rate = Decimal(0)
-            if (
-                facts is not None
-                and outage.status == OutageStatus.ONGOING
-                and owed < terms.cap_per_outage
-            ):
-                seconds = Decimal(str((now - outage.started_at).total_seconds()))
-                rate = terms.rate(facts.value_per_second, seconds)
-            payloads[device.household_id]["rate_per_second"] += rate
+            if facts is not None and status == OutageStatus.ONGOING and owed < terms.cap_per_outage:
+                rate = terms.rate(facts.value_per_second, _seconds(now - started))
+            rates[household_id] += rate
             entry["outage"] = {
-                "id": outage.pk,
-                "status": outage.status,
-                "started_at": outage.started_at.isoformat(),
-                "witnessed_seconds": f"{outage.witnessed_seconds:.6f}",
+                "id": outage_id,
+                "status": status,
+                "started_at": started.isoformat(),
+                "witnessed_seconds": f"{witnessed:.6f}",
                 "owed": f"{owed:.6f}",
                 "rate_per_second": f"{rate:.6f}",
             }
-        payloads[device.household_id]["devices"].append(entry)
-    for payload in payloads.values():
-        payload["rate_per_second"] = f"{payload['rate_per_second']:.6f}"
-        payload["at"] = now.isoformat()
-    return payloads
+        devices[household_id].append(entry)
+    at = now.isoformat()
+    return {
+        h: {
+            "balance": f"{balances.get(h, Decimal(0)):.6f}",
+            "rate_per_second": f"{rates[h]:.6f}",
+            "devices": devices[h],
+            "at": at,
+        }
+        for h in household_ids
+    }

@@ -1,0 +1,127 @@
+"""One accrual run over N ongoing outages, and its broadcasts.
+
+    .venv/bin/python -m bench.accrual --outages 50000 [--runs 5] [--db postgres|sqlite]
+
+A fresh database with N households, each with a device in an ongoing
+outage of up to two hours; then, `--runs` times: every outage's last tick
+moves one second on (as a second of ticks would), and one accrual run
+posts what each is owed, then the per-household payloads are built and
+published on the real Redis channel layer. Reports run times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bench.ticks import BASE_DIR, RESULTS, django_env, fresh_database, manage
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--outages", type=int, default=50000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    args = parser.parse_args()
+
+    database_url = fresh_database(args.db)
+    env = django_env(database_url)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "celc.settings")
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from accounts.broadcast import send_household_updates
+    from bench.register import register
+    from devices.models import Device, Outage
+    from payouts import accrual
+
+    tokens_file = Path(BASE_DIR / "var" / "bench-accrual-tokens.json")
+    tokens_file.write_text(json.dumps(register(args.outages)))
+    rng = random.Random(3)
+    now = timezone.now()
+    with transaction.atomic():
+        devices = list(Device.objects.values_list("pk", flat=True))
+        outages = []
+        for pk in devices:
+            start = now - timedelta(seconds=rng.randint(60, 7200))
+            outages.append(
+                Outage(
+                    device_id=pk,
+                    status="ongoing",
+                    started_at=start,
+                    last_tick_at=now,
+                    first_seq=1,
+                    last_seq=1,
+                    ticks_received=1,
+                    open_interval_start=start,
+                    updated_at=now,
+                )
+            )
+        Outage.objects.bulk_create(outages, batch_size=5000)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE devices_device SET power_state = 'off', last_seen_at = %s, "
+                "current_outage_id = "
+                "(SELECT id FROM devices_outage o WHERE o.device_id = devices_device.id)",
+                [connection.ops.adapt_datetimefield_value(now)],
+            )
+    print(f"{args.outages} ongoing outages ready; {args.runs} runs…", flush=True)
+
+    runs = []
+    for n in range(args.runs + 1):  # the first run posts everything from scratch: reported apart
+        moment = now + timedelta(seconds=n + 1)
+        Outage.objects.update(last_tick_at=moment, updated_at=moment)
+        t0 = time.perf_counter()
+        result = accrual.accrue(now=moment)
+        t1 = time.perf_counter()
+        payloads = accrual.device_states(
+            result.households, result, accrual.current_policies(), moment
+        )
+        t2 = time.perf_counter()
+        sent = send_household_updates(payloads)
+        t3 = time.perf_counter()
+        runs.append(
+            {
+                "accrual_ms": round((t1 - t0) * 1000),
+                "payloads_ms": round((t2 - t1) * 1000),
+                "publish_ms": round((t3 - t2) * 1000),
+                "posted": len(result.posted),
+                "broadcasts": sent,
+            }
+        )
+        print(runs[-1], flush=True)
+    steady = runs[1:]
+    result = {
+        "benchmark": "accrual",
+        "when": datetime.now().strftime("%Y%m%d-%H%M%S"),
+        "db": args.db,
+        "outages": args.outages,
+        "first_run": runs[0],
+        "runs": steady,
+        "accrual_ms_p50": statistics.median(r["accrual_ms"] for r in steady),
+        "accrual_ms_max": max(r["accrual_ms"] for r in steady),
+        "broadcast_ms_p50": statistics.median(r["payloads_ms"] + r["publish_ms"] for r in steady),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"accrual-{args.db}-{args.outages}-{result['when']}.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""`field__any=[...]`: membership in a list of ids as one array parameter on PostgreSQL.
+
+`__in` with 50,000 ids makes a query of 50,000 placeholders, slow to build
+and to parse; `= ANY(%s)` sends one array. Other databases get `IN`.
+"""
+
+from django.db.models import Field, ForeignObject, Lookup
+
+
+@ForeignObject.register_lookup
+@Field.register_lookup
+class AnyOf(Lookup):
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return ("%s", [list(value)])
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = list(self.rhs)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        if not values:
+            return "1 = 0", lhs_params
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
