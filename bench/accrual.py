@@ -100,6 +100,7 @@ def main() -> None:
                 "accrual_ms": round((t1 - t0) * 1000),
                 "payloads_ms": round((t2 - t1) * 1000),
                 "publish_ms": round((t3 - t2) * 1000),
+                "phases_ms": result.phases,
                 "posted": len(result.posted),
                 "broadcasts": sent,
             }

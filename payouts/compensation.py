@@ -110,6 +110,7 @@ class OutageFacts:
     started_at: datetime
     value_per_second: Decimal
     intervals: tuple[tuple[datetime, datetime], ...]  # witnessed, in order, not overlapping
+    updated_at: datetime | None = None  # when its evidence last changed (not part of the money)
 
 
 def value_per_second(monthly_units: Decimal, tariff: Decimal) -> Decimal:
