@@ -24,3 +24,20 @@ class AnyOf(Lookup):
         if not values:
             return "1 = 0", lhs_params
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+
+@ForeignObject.register_lookup
+@Field.register_lookup
+class InShard(Lookup):
+    """`field__shard=(i, n)`: rows whose integer key is i modulo n (for work split n ways)."""
+
+    lookup_name = "shard"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return ("%s", list(value))
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        index, count = self.rhs
+        return f"({lhs} %% %s) = %s", [*lhs_params, int(count), int(index)]

@@ -183,13 +183,20 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The accrual runs every second, split over this many shards of households
+# that workers take in parallel (one per core is a good start).
+ACCRUAL_SHARDS = envint("CELC_ACCRUAL_SHARDS", 1)
 CELERY_BEAT_SCHEDULE = {
-    "accrue-every-second": {
-        "task": "payouts.tasks.accrue_and_broadcast",
-        "schedule": 1.0,
-        # A run that could not start within its second is dropped: the next
-        # one posts the same total (runs are idempotent).
-        "options": {"expires": 0.9},
+    **{
+        f"accrue-every-second-{shard}-of-{ACCRUAL_SHARDS}": {
+            "task": "payouts.tasks.accrue_and_broadcast",
+            "schedule": 1.0,
+            "args": (shard, ACCRUAL_SHARDS),
+            # A run that could not start within its second is dropped: the
+            # next one posts the same total (runs are idempotent).
+            "options": {"expires": 0.9},
+        }
+        for shard in range(ACCRUAL_SHARDS)
     },
     "outages-lost-contact": {
         "task": "devices.tasks.mark_lost_contact",

@@ -28,7 +28,7 @@ from payouts.compensation import (
     _seconds,
     household_owed,
     month_start,
-    outage_owed,
+    outages_owed,
     value_per_second,
 )
 from payouts.models import (
@@ -110,7 +110,7 @@ def _owed(
     facts: dict[int, OutageFacts], policies: Policies, now: datetime, candidates: Q
 ) -> dict[int, Decimal]:
     """Owed now per outage, the monthly cap applied where it may bind."""
-    owed = {oid: outage_owed(f, policies, now) for oid, f in facts.items()}
+    owed = outages_owed(facts.values(), policies, now)
     by_household: dict[int, list[int]] = defaultdict(list)
     for oid, f in facts.items():
         by_household[f.household_id].append(oid)
@@ -140,15 +140,22 @@ def _owed(
     return owed
 
 
-def accrue(now: datetime | None = None) -> RunResult:
-    """One run. `now` is for tests; the task passes nothing."""
+def accrue(now: datetime | None = None, *, shard: int = 0, shards: int = 1) -> RunResult:
+    """One run over the households of one shard (household id modulo `shards`).
+
+    `now` is for tests; the task passes nothing. Shards share nothing (a
+    household's outages, balance and monthly cap are all in one), so runs of
+    different shards go in parallel on different workers.
+    """
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} is not one of {shards}")
     clock = time.monotonic()
     now = now or timezone.now()
     result = RunResult(started_at=now)
     lap = _Laps(result.phases)
     with transaction.atomic():
         previous = (
-            AccrualRun.objects.filter(started_at__lte=now)
+            AccrualRun.objects.filter(started_at__lte=now, shard=shard, shards=shards)
             .values_list("started_at", flat=True)
             .first()
         )
@@ -157,6 +164,8 @@ def accrue(now: datetime | None = None) -> RunResult:
             candidates |= Q(updated_at__gte=previous - LOOKBACK)
         else:
             candidates = Q()  # the first run looks at everything
+        if shards > 1:
+            candidates &= Q(device__household_id__shard=(shard, shards))
         policies = current_policies()
         facts = facts_for(candidates)
         lap("read")
@@ -188,6 +197,8 @@ def accrue(now: datetime | None = None) -> RunResult:
         changed = {f.household_id for f in facts.values() if f.updated_at and f.updated_at >= since}
         result.households = changed | {facts[o].household_id for o in result.posted}
         AccrualRun.objects.create(
+            shard=shard,
+            shards=shards,
             started_at=now,
             finished_at=timezone.now(),
             outages=result.outages,

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
+from django.db import connections
 from django.db.backends.signals import connection_created
+from django.db.models.signals import post_migrate
 
 # Set only by the test harness, to empty tables between tests (see migration 0003).
 purge_allowed = False
@@ -12,6 +14,12 @@ def _register_sqlite_functions(sender, connection, **kwargs):
         )
 
 
+def _guard_ledger(sender, using="default", **kwargs):
+    from payouts import guard
+
+    guard.install(connections[using])
+
+
 class PayoutsConfig(AppConfig):
     name = "payouts"
     verbose_name = "Compensation and payouts"
@@ -20,3 +28,4 @@ class PayoutsConfig(AppConfig):
         import celc.lookups  # noqa: F401  (registers field__any)
 
         connection_created.connect(_register_sqlite_functions)
+        post_migrate.connect(_guard_ledger, sender=self)

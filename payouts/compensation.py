@@ -14,7 +14,7 @@ the admin, the API) calls `outage_owed` or `household_owed`.
   force (a later, higher cap lets it grow again; nothing is taken back), and
   so does a household's total per calendar month (Asia/Kolkata), all its
   outages stopping at the moment the month's total reaches the cap.
-- Decimal throughout (40 significant digits inside); results have 6 places.
+- Decimal throughout (28 significant digits inside); results have 6 places.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ ZERO = Decimal(0)
 HOUR = Decimal(3600)
 SECONDS_PER_MONTH = Decimal(30 * 86400)
 MONTH_ZONE = ZoneInfo("Asia/Kolkata")
-PRECISION = 40
+PRECISION = 28  # amounts need 9 digits; 28 leaves room for the cancellation in e^kb - e^ka
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,8 @@ class Policies:
 
     def pieces(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime, Terms]]:
         """[a, b] cut where versions change, each piece with its version."""
+        if a >= self._starts[-1]:
+            return [(a, b, self.versions[-1])]  # the usual case: all under the latest version
         out, start = [], a
         index = max(bisect.bisect_right(self._starts, a) - 1, 0)
         while start < b:
@@ -161,22 +163,39 @@ def _outage_pieces(outage: OutageFacts, policies: Policies, until: datetime):
             yield from policies.pieces(a, b)
 
 
-def _running(outage: OutageFacts, policies: Policies, until: datetime) -> Decimal:
-    """Owed before the monthly cap: the integral with the per-outage running cap, unrounded."""
+def _integrate(outage: OutageFacts, policies: Policies, until: datetime) -> Decimal:
+    """The integral with the per-outage running cap, unrounded (caller sets the precision)."""
     total = ZERO
+    for a, b, terms in _outage_pieces(outage, policies, until):
+        s_a = _seconds(a - outage.started_at)
+        s_b = _seconds(b - outage.started_at)
+        piece = terms.integral(outage.value_per_second, s_a, s_b)
+        total = max(total, min(total + piece, terms.cap_per_outage))
+    return total
+
+
+def _running(outage: OutageFacts, policies: Policies, until: datetime) -> Decimal:
+    """Owed before the monthly cap, unrounded."""
     with localcontext() as ctx:
         ctx.prec = PRECISION
-        for a, b, terms in _outage_pieces(outage, policies, until):
-            s_a = _seconds(a - outage.started_at)
-            s_b = _seconds(b - outage.started_at)
-            piece = terms.integral(outage.value_per_second, s_a, s_b)
-            total = max(total, min(total + piece, terms.cap_per_outage))
-    return total
+        return _integrate(outage, policies, until)
 
 
 def outage_owed(outage: OutageFacts, policies: Policies, at: datetime) -> Decimal:
     """Owed for one outage up to `at` with the per-outage cap (monthly: `household_owed`)."""
     return _q(_running(outage, policies, at))
+
+
+def outages_owed(
+    outages: Iterable[OutageFacts], policies: Policies, at: datetime
+) -> dict[int, Decimal]:
+    """`outage_owed` of many outages (one precision context for all of them)."""
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        return {
+            o.id: _integrate(o, policies, at).quantize(PLACES, rounding=ROUND_HALF_EVEN)
+            for o in outages
+        }
 
 
 def month_start(moment: datetime) -> datetime:

@@ -127,8 +127,13 @@ class EntryKind(models.TextChoices):
 class LedgerEntry(models.Model):
     """A movement of a household's money. Never updated or deleted (model and database)."""
 
+    # No index of their own on the foreign keys or the time: the composite
+    # indexes below serve those lookups, and every index costs each insert.
     household = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+        db_index=False,
     )
     kind = models.CharField(max_length=16, choices=EntryKind.choices)
     amount = models.DecimalField(**MONEY)
@@ -138,10 +143,11 @@ class LedgerEntry(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="ledger_entries",
+        db_index=False,  # (outage, accrual_seq) below serves it
     )
     # The n-th accrual of its outage: a repeated post collides on (outage, n).
     accrual_seq = models.PositiveIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
     note = models.TextField(blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
@@ -200,6 +206,9 @@ class AccrualRun(models.Model):
 
     started_at = models.DateTimeField(db_index=True)
     finished_at = models.DateTimeField()
+    # Households are split over `shards` runs that go in parallel; this run took one.
+    shard = models.PositiveSmallIntegerField(default=0)
+    shards = models.PositiveSmallIntegerField(default=1)
     outages = models.PositiveIntegerField()
     posted_entries = models.PositiveIntegerField()
     posted_amount = models.DecimalField(**MONEY)

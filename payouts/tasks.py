@@ -6,9 +6,9 @@ from payouts import accrual
 
 
 @shared_task
-def accrue_and_broadcast() -> dict:
-    """Beat runs this every second: post what is owed, then tell the households that changed."""
-    result = accrual.accrue()
+def accrue_and_broadcast(shard: int = 0, shards: int = 1) -> dict:
+    """Beat runs this every second (per shard): post what is owed, then tell who changed."""
+    result = accrual.accrue(shard=shard, shards=shards)
     payloads = accrual.device_states(
         result.households, result, accrual.current_policies(), timezone.now()
     )

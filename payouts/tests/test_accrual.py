@@ -202,3 +202,21 @@ def test_two_concurrent_runs_post_each_amount_once(alice, bob, register_device):
     for household in (alice, bob):
         assert ledger_total(household) == closed_form(household, at(1801))
         assert LedgerEntry.objects.filter(household=household).count() == 1
+
+
+@pytest.mark.django_db
+def test_shards_split_households_and_together_post_everything(django_user_model, register_device):
+    households = [django_user_model.objects.create_user(f"s{n}") for n in range(4)]
+    for household in households:
+        cut(register_device(household)[0], 0, 600)
+
+    first = accrual.accrue(now=at(700), shard=0, shards=2)
+    second = accrual.accrue(now=at(700), shard=1, shards=2)
+
+    assert {f.household_id % 2 for f in first.facts.values()} == {0}
+    assert {f.household_id % 2 for f in second.facts.values()} == {1}
+    assert len(first.posted) + len(second.posted) == 4
+    for household in households:
+        assert ledger_total(household) == closed_form(household, at(700))
+    with pytest.raises(ValueError):
+        accrual.accrue(now=at(701), shard=2, shards=2)
