@@ -57,7 +57,6 @@ def test_it_starts_redis_daphne_celery_and_the_fleet_and_ctrl_c_stops_them_all(t
 
         celery = Celery(broker=redis_url)
         assert wait_until(lambda: celery.control.ping(timeout=1.0))
-        assert "beat: Starting" in "".join(output)
 
         children = psutil.Process(stack.pid).children(recursive=True)
         names = " ".join(" ".join(child.cmdline()) for child in children)
