@@ -3,13 +3,12 @@
 import os
 import signal
 import subprocess
-import sys
 from decimal import Decimal
 
 import pytest
 
 from accounts.roles import ensure_board_staff_group
-from celc.stack import BASE_DIR, free_port, wait_for_port
+from celc.stack import free_port, start_daphne
 from devices import services
 
 
@@ -57,24 +56,7 @@ class Daphne:
         self.process = None
 
     def start(self):
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "celc.asgi:application",
-            ],
-            cwd=BASE_DIR,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        if not wait_for_port("127.0.0.1", self.port, 60, alive=lambda: self.process.poll() is None):
-            raise RuntimeError("daphne did not start")
+        self.process = start_daphne(self.port, self.env)
 
     def kill(self):
         self.process.send_signal(signal.SIGKILL)

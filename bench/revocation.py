@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from datetime import datetime
@@ -51,29 +50,13 @@ def main() -> None:
     django.setup()
     from django.contrib.auth import get_user_model
 
-    from celc.stack import free_port, wait_for_port
+    from celc.stack import free_port, start_daphne
     from devices import services
 
     user = get_user_model().objects.create_user("revocation-bench")
     port = free_port()
-    web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "celc.asgi:application",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    web = start_daphne(port, env)
     try:
-        assert wait_for_port("127.0.0.1", port, 60, alive=lambda: web.poll() is None)
         url = f"ws://127.0.0.1:{port}/ws/device/"
         times = []
         for n in range(args.trials):

@@ -138,31 +138,11 @@ def main() -> None:
     tokens_path = BASE_DIR / "var" / "bench-tokens.json"
     register_devices(env, args.devices, tokens_path)
 
-    from celc.stack import free_port, wait_for_port
+    from celc.stack import free_port, start_daphne
 
     ports = [free_port() for _ in range(args.web)]
-    web = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "celc.asgi:application",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
+    web = [start_daphne(port, env) for port in ports]
     try:
-        for port, proc in zip(ports, web, strict=True):
-            assert wait_for_port("127.0.0.1", port, 60, alive=lambda p=proc: p.poll() is None)
         out = BASE_DIR / "var" / "bench-loadgen.json"
         urls = ",".join(f"ws://127.0.0.1:{port}/ws/device/" for port in ports)
         print(

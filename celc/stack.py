@@ -122,28 +122,35 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
         os.killpg(proc.pid, sig)
 
 
+def redis_argv(port: int, data_dir: Path | str) -> list[str]:
+    """A private, memory-only redis-server on loopback."""
+    return [
+        redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir),
+        "--save", "", "--appendonly", "no", "--loglevel", "warning",
+    ]  # fmt: skip
+
+
+def daphne_argv(host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "celc.asgi:application"]
+
+
+def start_daphne(port: int, env: dict, host: str = "127.0.0.1") -> subprocess.Popen:
+    """A quiet daphne for tests and benchmarks, returned once it listens."""
+    proc = subprocess.Popen(
+        daphne_argv(host, port), cwd=BASE_DIR, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    if not wait_for_port(host, port, 60, alive=lambda: proc.poll() is None):
+        proc.kill()
+        raise RuntimeError(f"daphne did not start on port {port}")
+    return proc
+
+
 def start_redis(stack: Stack) -> str:
     port = free_port()
     data_dir = VAR_DIR / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
-    proc = stack.start(
-        "redis",
-        [
-            redis_server_binary(),
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--dir",
-            str(data_dir),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--loglevel",
-            "warning",
-        ],
-    )
+    proc = stack.start("redis", redis_argv(port, data_dir))
     if not wait_for_port("127.0.0.1", port, 20, alive=lambda: proc.poll() is None):
         raise RuntimeError("the private Redis server did not start")
     return f"redis://127.0.0.1:{port}/0"
@@ -151,9 +158,7 @@ def start_redis(stack: Stack) -> str:
 
 def start_services(stack: Stack, *, host: str, port: int, env: dict) -> None:
     python = sys.executable
-    stack.start(
-        "web", [python, "-m", "daphne", "-b", host, "-p", str(port), "celc.asgi:application"], env
-    )
+    stack.start("web", daphne_argv(host, port), env)
     stack.start(
         "worker",
         [

@@ -18,7 +18,7 @@ import tempfile
 import pytest
 
 from celc.chromium import CHROMIUM, launch
-from celc.stack import free_port, redis_server_binary, wait_for_port
+from celc.stack import free_port, redis_argv, wait_for_port
 
 os.environ.setdefault("DJANGO_DEBUG", "1")
 os.environ.setdefault("CELC_CHANNEL_PREFIX", f"celc-test-{os.getpid()}")
@@ -32,21 +32,7 @@ def _start_private_redis() -> str:
     port = free_port()
     _private_redis_dir = tempfile.mkdtemp(prefix="celc-test-redis-")
     _private_redis = subprocess.Popen(
-        [
-            redis_server_binary(),
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--dir",
-            _private_redis_dir,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--loglevel",
-            "warning",
-        ],
+        redis_argv(port, _private_redis_dir),
         stdout=subprocess.DEVNULL,
     )
     if not wait_for_port("127.0.0.1", port, 20, alive=lambda: _private_redis.poll() is None):
