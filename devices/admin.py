@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from celc.admin import ReadOnlyAdmin
 from devices import services, tokens
 from devices.models import Area, Device, Outage, WitnessedInterval
 
@@ -147,7 +148,9 @@ class WitnessedIntervalInline(admin.TabularInline):
 
 
 @admin.register(Outage)
-class OutageAdmin(admin.ModelAdmin):
+class OutageAdmin(ReadOnlyAdmin):
+    """Outages come from ticks only."""
+
     list_display = (
         "device",
         "household",
@@ -172,12 +175,3 @@ class OutageAdmin(admin.ModelAdmin):
     @admin.display(ordering="device__area__code")
     def area(self, outage):
         return outage.device.area.code
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False  # outages come from ticks only
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from celc.admin import ReadOnlyAdmin
 from payouts.models import AccrualRun, LedgerEntry, Policy
 from payouts.presets import PRESETS
 
@@ -80,7 +81,9 @@ class PolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    """Entries come from the accrual, payouts and reviewed adjustments; never edited."""
+
     list_display = ("created_at", "household", "kind", "amount", "outage", "accrual_seq", "note")
     list_filter = ("kind", "created_at")
     search_fields = ("household__username", "note")
@@ -88,18 +91,9 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False  # the ledger is large: no COUNT(*) per page
 
-    def has_add_permission(self, request):
-        return False  # entries come from accrual, payouts and reviewed adjustments
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AccrualRun)
-class AccrualRunAdmin(admin.ModelAdmin):
+class AccrualRunAdmin(ReadOnlyAdmin):
     list_display = (
         "started_at",
         "outages",
@@ -109,12 +103,3 @@ class AccrualRunAdmin(admin.ModelAdmin):
         "duration_ms",
     )
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

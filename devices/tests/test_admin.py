@@ -140,3 +140,35 @@ def test_register_device_refuses_bad_input_and_stores_nothing(alice, args, messa
         call_command("register_device", *[part for pair in base.items() for part in pair])
 
     assert not Device.objects.exists() and not Area.objects.exists()
+
+
+def test_outages_are_shown_with_their_intervals_and_cannot_be_edited(
+    admin_client, alice, register_device
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from devices.ingest import store_ticks
+    from devices.models import Outage
+    from devices.protocol import Tick
+
+    device, _ = register_device(alice)
+    now = timezone.now()
+    store_ticks(
+        {
+            device.pk: [
+                Tick(1, now - timedelta(seconds=2), "off"),
+                Tick(2, now - timedelta(seconds=1), "on"),
+            ]
+        },
+        received_at=now,
+    )
+    outage = Outage.objects.get()
+
+    assert b"Home meter" in admin_client.get("/admin/devices/outage/").content
+    page = admin_client.get(f"/admin/devices/outage/{outage.pk}/change/")
+    assert page.status_code == 200 and b"Witnessed interval" in page.content
+    admin_client.post(f"/admin/devices/outage/{outage.pk}/change/", {"status": "ongoing"})
+    outage.refresh_from_db()
+    assert outage.status == "ended"
