@@ -12,8 +12,8 @@ MONEY = {"max_digits": 14, "decimal_places": 6}
 
 
 class PolicyKind(models.TextChoices):
-    COMPOUNDING = "compounding", "Compounding: value of supply x multiplier, growing each hour"
-    TIERS = "tiers", "Tiers: rupees per hour from hour h on"
+    COMPOUNDING = "compounding", "Compounding"
+    TIERS = "tiers", "Tiers"
 
 
 class Policy(models.Model):
