@@ -115,10 +115,16 @@ class DeviceHub:
             except TimeoutError:
                 pass
             self.wakeup.clear()
-            if self.pending:
-                await self.flush(loop)
-            if (timezone.now() - self.swept_at).total_seconds() >= SWEEP_SECONDS:
-                await self.sweep(loop)
+            try:
+                if self.pending:
+                    await self.flush(loop)
+                if (timezone.now() - self.swept_at).total_seconds() >= SWEEP_SECONDS:
+                    await self.sweep(loop)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The hub must outlive anything one connection does to it.
+                log.exception("device hub iteration failed; carrying on")
 
     async def flush(self, loop) -> None:
         batch, self.pending = self.pending, {}
@@ -142,7 +148,10 @@ class DeviceHub:
                     await consumer.refuse()
             elif acks[device_id] is not None:
                 for consumer in consumers:
-                    await consumer.send_ack(acks[device_id])
+                    try:
+                        await consumer.send_ack(acks[device_id])
+                    except Exception:  # a socket gone mid-flush: it replays on reconnect
+                        log.debug("ack to a closing connection dropped", exc_info=True)
 
     async def sweep(self, loop) -> None:
         started = timezone.now()
