@@ -1,5 +1,6 @@
 """Device protocol conformance over the WebSocket, against the real database."""
 
+import asyncio
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -227,3 +228,37 @@ async def test_the_device_route_needs_no_origin_and_no_session(hub, device_and_t
     assert await ws.receive_json_from(timeout=5) == {"type": "ack", "seq": 1}
     assert (await database_sync_to_async(Device.objects.get)(pk=device.pk)).power_state == "on"
     await ws.disconnect()
+
+
+class _Consumer:
+    """Stands in for a connection in the hub: records acks, or fails like a closing socket."""
+
+    def __init__(self, device_id, token_hash, fail=False):
+        self.device_id, self.token_hash, self.fail, self.acks = device_id, token_hash, fail, []
+
+    async def send_ack(self, seq):
+        if self.fail:
+            raise RuntimeError("socket closed")
+        self.acks.append(seq)
+
+    async def refuse(self):
+        pass
+
+
+async def test_an_ack_to_a_closing_connection_does_not_stop_the_hub(hub, device_and_token):
+    device, _ = device_and_token
+    closing = _Consumer(device.pk, device.token_hash, fail=True)
+    healthy = _Consumer(device.pk, device.token_hash)
+    hub.add(closing)
+    hub.add(healthy)
+    hub.task.cancel()  # flush by hand below, not on the hub's own schedule
+    now = timezone.now()
+    from devices.protocol import Tick
+
+    hub.submit(device.pk, (Tick(1, now, "off"),))
+    await hub.flush(asyncio.get_running_loop())
+    hub.submit(device.pk, (Tick(2, now + timedelta(seconds=1), "off"),))
+    await hub.flush(asyncio.get_running_loop())
+
+    assert healthy.acks == [1, 2]
+    assert (await stored(device))[0] == 2
