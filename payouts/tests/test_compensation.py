@@ -194,3 +194,34 @@ def test_value_per_second(monthly_units, tariff):
     v = value_per_second(Decimal(monthly_units), Decimal(tariff))
 
     assert v * 30 * 86400 == Decimal(monthly_units) * Decimal(tariff)
+
+
+@settings(max_examples=150)
+@given(
+    spans,
+    st.integers(0, 24 * 3600),
+    st.sampled_from([Decimal(1), Decimal(5), Decimal("7.5")]),
+    st.sampled_from([Decimal(0), Decimal("0.1"), Decimal("0.25")]),
+)
+def test_a_new_version_applies_only_to_time_after_it(raw, change_at, multiplier, escalation):
+    change = T0 + timedelta(seconds=change_at)
+    big = {"cap_per_outage": Decimal(10**9), "cap_per_month": Decimal(10**9)}
+    old = Terms(effective_from=EPOCH, **big)
+    new = Terms(effective_from=change, multiplier=multiplier, escalation=escalation, **big)
+    intervals = disjoint(raw)
+    until = T0 + timedelta(days=2)
+
+    both = outage_owed(outage(*intervals), Policies([old, new]), until)
+
+    # The same outage cut at the change: before it under the old terms only,
+    # after it under the new terms only (time still counted from the outage start).
+    before = [(a, min(b, change_at)) for a, b in intervals if a < change_at]
+    after = [(max(a, change_at), b) for a, b in intervals if b > change_at]
+    expected = outage_owed(outage(*before), Policies([old]), until) + outage_owed(
+        outage(*after),
+        Policies(
+            [Terms(effective_from=EPOCH, multiplier=multiplier, escalation=escalation, **big)]
+        ),
+        until,
+    )
+    assert abs(both - expected) <= Decimal("0.000001")  # each side rounds to 6 places once
