@@ -60,17 +60,14 @@ class DeviceConsumer(AsyncWebsocketConsumer):
                 protocol.CLOSE_RATE_LIMITED,
             )
             return
-        frame = text_data if text_data is not None else bytes_data
-        size = len(frame.encode() if isinstance(frame, str) else frame) if frame else 0
-        if size > protocol.MAX_FRAME_BYTES or (
-            isinstance(frame, str) and protocol.frame_too_large(frame)
-        ):
+        frame = (text_data if text_data is not None else bytes_data) or ""
+        if protocol.frame_too_large(frame):
             await self.fail(
                 ProtocolError("too_large", f"frame over {protocol.MAX_FRAME_BYTES} bytes"),
                 protocol.CLOSE_TOO_LARGE,
             )
             return
-        parsed = protocol.parse_frame(frame or "", timezone.now())
+        parsed = protocol.parse_frame(frame, timezone.now())
         for error in parsed.errors:
             await self.send(text_data=json.dumps(error.as_frame()))
         if parsed.ticks:

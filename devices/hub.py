@@ -82,7 +82,6 @@ class DeviceHub:
         self.wakeup = asyncio.Event()
         self.task: asyncio.Task | None = None
         self.swept_at = timezone.now()
-        self.flushes = 0
 
     async def authenticate(self, token: str) -> tuple[int, str] | None:
         """(device id, token hash) of a live device's token, or None."""
@@ -140,7 +139,6 @@ class DeviceHub:
             self.wakeup.set()
             await asyncio.sleep(RETRY_SECONDS)
             return
-        self.flushes += 1
         for device_id in batch:
             consumers = list(self.connections.get(device_id, ()))
             if device_id not in acks:  # revoked while its ticks waited

@@ -55,7 +55,9 @@ class Parsed:
     errors: tuple[ProtocolError, ...] = ()
 
 
-def frame_too_large(text: str) -> bool:
+def frame_too_large(text: str | bytes) -> bool:
+    if isinstance(text, bytes):
+        return len(text) > MAX_FRAME_BYTES
     # Cheap for the usual small frame: a str of n characters is at most 4n bytes.
     if len(text) * 4 <= MAX_FRAME_BYTES:
         return False

@@ -210,7 +210,6 @@ def next_month(start: datetime) -> datetime:
 @dataclass
 class HouseholdOwed:
     by_outage: dict[int, Decimal] = field(default_factory=dict)
-    capped_months: list[datetime] = field(default_factory=list)
 
 
 def household_owed(
@@ -249,7 +248,6 @@ def household_owed(
                 lo = mid
             else:
                 hi = mid
-        result.capped_months.append(month)
         for o in outages:
             stop_at[o.id].append((month, next_month(month), lo))
     for o in outages:
