@@ -6,6 +6,8 @@ and to parse; `= ANY(%s)` sends one array. Other databases get `IN`.
 
 from django.db.models import Field, ForeignObject, Lookup
 
+from celc.db import array_literal
+
 
 @ForeignObject.register_lookup
 @Field.register_lookup
@@ -20,6 +22,8 @@ class AnyOf(Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = list(self.rhs)
         if connection.vendor == "postgresql":
+            if all(type(v) is int for v in values):
+                return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, array_literal(values)]
             return f"{lhs} = ANY(%s)", [*lhs_params, values]
         if not values:
             return "1 = 0", lhs_params

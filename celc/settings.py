@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "celc.apps.CelcConfig",
     "accounts",
     "devices",
     "payouts",

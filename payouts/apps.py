@@ -25,7 +25,5 @@ class PayoutsConfig(AppConfig):
     verbose_name = "Compensation and payouts"
 
     def ready(self):
-        import celc.lookups  # noqa: F401  (registers field__any)
-
         connection_created.connect(_register_sqlite_functions)
         post_migrate.connect(_guard_ledger, sender=self)
