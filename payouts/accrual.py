@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from celc.db import array_literal
 from devices.models import Device, Outage, OutageStatus, WitnessedInterval, connection_state
 from payouts.compensation import (
     OutageFacts,
@@ -154,6 +155,12 @@ def accrue(now: datetime | None = None, *, shard: int = 0, shards: int = 1) -> R
     result = RunResult(started_at=now)
     lap = _Laps(result.phases)
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The run is idempotent: if a crash loses its commit (a fraction of a
+            # second of WAL), the next run posts the same amounts again. Not
+            # waiting for the WAL flush saves the commit's fsync every second.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
         previous = (
             AccrualRun.objects.filter(started_at__lte=now, shard=shard, shards=shards)
             .values_list("started_at", flat=True)
@@ -272,7 +279,8 @@ def _insert_accruals(rows: list[tuple], now: datetime) -> list[tuple[int, Decima
             households, amounts, outages, seqs = (
                 list(column) for column in zip(*rows, strict=True)
             )
-            cursor.execute(INSERT_MANY_PG, [now, households, amounts, outages, seqs])
+            arrays = [array_literal(c) for c in (households, amounts, outages, seqs)]
+            cursor.execute(INSERT_MANY_PG, [now, *arrays])
             return [(outage_id, Decimal(amount)) for outage_id, amount in cursor.fetchall()]
         inserted = []
         dt = connection.ops.adapt_datetimefield_value
@@ -297,7 +305,9 @@ def _apply_to_states_and_balances(rows: list[tuple], inserted: list[tuple[int, D
         if connection.vendor == "postgresql":
             outage_ids = [outage_id for outage_id, _ in inserted]
             owners = [households[o] for o in outage_ids]
-            cursor.execute(ADD_TO_STATES_PG, [outage_ids, owners, [a for _, a in inserted]])
+            amounts = [a for _, a in inserted]
+            arrays = [array_literal(c) for c in (outage_ids, owners, amounts)]
+            cursor.execute(ADD_TO_STATES_PG, arrays)
         else:
             cursor.executemany(
                 ADD_TO_STATE_ONE, [(o, households[o], dec(a, 14, 6)) for o, a in inserted]
@@ -305,7 +315,10 @@ def _apply_to_states_and_balances(rows: list[tuple], inserted: list[tuple[int, D
         # Balances in household order: the same lock order in every run.
         pairs = sorted(by_household.items())
         if connection.vendor == "postgresql":
-            cursor.execute(ADD_TO_BALANCES_PG, [[h for h, _ in pairs], [a for _, a in pairs]])
+            cursor.execute(
+                ADD_TO_BALANCES_PG,
+                [array_literal(h for h, _ in pairs), array_literal(a for _, a in pairs)],
+            )
         else:
             cursor.executemany(ADD_TO_BALANCE, [(h, dec(a, 14, 6)) for h, a in pairs])
 
