@@ -129,11 +129,19 @@ class LedgerEntry(models.Model):
 
     # No index of their own on the foreign keys or the time: the composite
     # indexes below serve those lookups, and every index costs each insert.
+    # No database foreign-key constraints either: checking two per row, at
+    # 50,000 accrual rows a second, cost as much as inserting them (PostgreSQL
+    # runs one lookup and row lock per key). What they would protect is held
+    # otherwise: the accrual writes only ids it read in the same transaction,
+    # outages and households are never deleted (PROTECT here in the ORM, and
+    # in the database by the foreign keys of AccrualState and HouseholdBalance,
+    # which every posting household and outage has).
     household = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="ledger_entries",
         db_index=False,
+        db_constraint=False,
     )
     kind = models.CharField(max_length=16, choices=EntryKind.choices)
     amount = models.DecimalField(**MONEY)
@@ -144,6 +152,7 @@ class LedgerEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="ledger_entries",
         db_index=False,  # (outage, accrual_seq) below serves it
+        db_constraint=False,  # see household
     )
     # The n-th accrual of its outage: a repeated post collides on (outage, n).
     accrual_seq = models.PositiveIntegerField(null=True, blank=True)
