@@ -1,11 +1,12 @@
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import charts
 from accounts.forms import SignUpForm
-from devices.models import Device
+from accounts.summary import household_summary
 
 STATE_LABELS = {
     "on": "Power on",
@@ -35,10 +36,24 @@ def signup(request):
 
 @login_required
 def dashboard(request):
-    devices = Device.objects.filter(household=request.user).select_related("area").order_by("name")
-    now = timezone.now()
-    rows = []
-    for device in devices:
-        state = "revoked" if device.is_revoked else device.connection_state(now)
-        rows.append((device, state, STATE_LABELS[state]))
-    return render(request, "accounts/dashboard.html", {"rows": rows})
+    summary = household_summary(request.user)
+    return render(
+        request,
+        "accounts/dashboard.html",
+        {
+            "summary": summary,
+            "state_labels": STATE_LABELS,
+            "chart": charts.daily_bars(summary["daily"]),
+            "timeline": charts.timeline(summary["timeline"]),
+        },
+    )
+
+
+@require_GET
+def api_summary(request):
+    """`GET /api/me/summary`: the dashboard's state as JSON, for the signed-in household."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "Sign in first."}, status=401)
+    response = JsonResponse(household_summary(request.user))
+    response["Cache-Control"] = "no-store"
+    return response

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("dashboard/", account_views.dashboard, name="dashboard"),
+    path("api/me/summary", account_views.api_summary, name="api-summary"),
     path("", include("devices.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -369,8 +369,11 @@ def device_states(
             facts = result.facts.get(outage_id)
             owed = result.owed.get(outage_id, Decimal(0))
             rate = Decimal(0)
+            growth = None  # how many times the starting rate it pays now (compounding)
             if facts is not None and status == OutageStatus.ONGOING and owed < terms.cap_per_outage:
                 rate = terms.rate(facts.value_per_second, _seconds(now - started))
+                if rate and terms.kind == "compounding":
+                    growth = f"{rate / (facts.value_per_second * terms.multiplier):.4f}"
             rates[household_id] += rate
             entry["outage"] = {
                 "id": outage_id,
@@ -379,6 +382,7 @@ def device_states(
                 "witnessed_seconds": f"{witnessed:.6f}",
                 "owed": f"{owed:.6f}",
                 "rate_per_second": f"{rate:.6f}",
+                "escalation": growth,
             }
         devices[household_id].append(entry)
     at = now.isoformat()

@@ -1,0 +1,199 @@
+"""What a household sees: the dashboard's first render and `GET /api/me/summary` both call this.
+
+The live part (balance, rate per second, devices) has the shape of the
+accrual run's broadcasts (`payouts.accrual.device_states`), so the page
+updates from either the same way. The balance is exact at `at`: what is
+posted plus what the household's outages are owed now beyond it (at most
+a second's worth, until the next accrual run posts it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from devices.models import Device, Outage, OutageStatus
+from payouts.accrual import RunResult, current_policies, device_states, facts_for
+from payouts.compensation import MONTH_ZONE, household_owed, month_start, value_per_second
+from payouts.models import AccrualState, EntryKind, LedgerEntry
+
+# What counts as compensation (payouts move money out of the balance, not into it).
+COMPENSATION = [EntryKind.ACCRUAL, EntryKind.ADJUSTMENT]
+DAYS = 30  # the chart's span
+OUTAGES_SHOWN = 50
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount:.6f}"
+
+
+def _plain(number: Decimal) -> str:
+    """5.0000 -> "5", 0.2500 -> "0.25" (no exponent)."""
+    return f"{number.normalize():f}"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def day_start(moment: datetime) -> datetime:
+    """Midnight (India Standard Time) of the day `moment` is in."""
+    local = moment.astimezone(MONTH_ZONE)
+    return datetime.combine(local.date(), time(), tzinfo=MONTH_ZONE)
+
+
+def household_summary(household, now: datetime | None = None) -> dict:
+    """Everything the dashboard shows, as JSON-ready values (amounts as 6-place strings)."""
+    now = now or timezone.now()
+    policies = current_policies()
+    terms = policies.at(now)
+    # Every outage that may be owed more than is posted, and every one the
+    # monthly cap depends on.
+    since = month_start(now) - timedelta(days=31)
+    facts = facts_for(
+        Q(device__household=household) & (Q(ended_at__isnull=True) | Q(ended_at__gte=since))
+    )
+    owed = household_owed(list(facts.values()), policies, now).by_outage
+    posted = dict(
+        AccrualState.objects.filter(outage_id__in=list(owed)).values_list("outage_id", "posted")
+    )
+    unposted = sum((owed[o] - posted.get(o, Decimal(0)) for o in owed), Decimal(0))
+    live = device_states(
+        {household.pk}, RunResult(started_at=now, owed=owed, facts=facts), policies, now
+    )[household.pk]
+    balance = Decimal(live["balance"]) + unposted
+
+    today, month = day_start(now), month_start(now)
+    entries = LedgerEntry.objects.filter(household=household).order_by()
+    earned = entries.filter(kind__in=COMPENSATION)
+    first_day = today - timedelta(days=DAYS - 1)
+    by_day = dict(
+        earned.filter(created_at__gte=first_day)
+        .annotate(day=TruncDate("created_at", tzinfo=MONTH_ZONE))
+        .values("day")
+        .annotate(total=Sum("amount"))
+        .values_list("day", "total")
+    )
+    # What is owed beyond the ledger is today's (it is at most a second old).
+    by_day[today.date()] = by_day.get(today.date(), Decimal(0)) + unposted
+    daily = [
+        {"date": day.isoformat(), "amount": _money(by_day.get(day, Decimal(0)))}
+        for day in ((first_day + timedelta(days=n)).date() for n in range(DAYS))
+    ]
+    month_total = (earned.filter(created_at__gte=month).aggregate(t=Sum("amount"))["t"] or 0) + (
+        unposted
+    )
+
+    return {
+        **live,
+        "balance": _money(balance),
+        "at": now.isoformat(),
+        "today": _money(by_day[today.date()]),
+        "month": _money(month_total),
+        "policy": _policy(terms),
+        "device_values": _device_values(household),
+        "outages": _outages(household, owed, now),
+        "timeline": _timeline(household, today, now),
+        "daily": daily,
+        "payouts": [
+            {
+                "id": entry.pk,
+                "amount": _money(-entry.amount),
+                "state": "paid",
+                "created_at": _iso(entry.created_at),
+                "note": entry.note,
+            }
+            for entry in entries.filter(kind=EntryKind.PAYOUT).order_by("-created_at")[:50]
+        ],
+    }
+
+
+def _policy(terms) -> dict:
+    return {
+        "kind": terms.kind,
+        "grace_seconds": terms.grace_seconds,
+        "multiplier": _plain(terms.multiplier),
+        "escalation": _plain(terms.escalation),
+        "escalation_percent": _plain(terms.escalation * 100),
+        "tiers": [[str(hour), str(per_hour)] for hour, per_hour in terms.tiers],
+        "cap_per_outage": f"{terms.cap_per_outage:.2f}",
+        "cap_per_month": f"{terms.cap_per_month:.2f}",
+        "effective_from": terms.effective_from.isoformat(),
+    }
+
+
+def _device_values(household) -> list[dict]:
+    """Each device's own figures: what a second of its supply is worth."""
+    rows = Device.objects.filter(household=household).select_related("area").order_by("name")
+    return [
+        {
+            "id": d.pk,
+            "name": d.name,
+            "area": d.area.code,
+            "monthly_units": f"{d.monthly_units:g}",
+            "tariff": f"{d.tariff:.2f}",
+            "value_per_second": _money(value_per_second(d.monthly_units, d.tariff)),
+        }
+        for d in rows
+    ]
+
+
+def _outages(household, owed: dict[int, Decimal], now: datetime) -> list[dict]:
+    """The latest outages with their evidence and what each is owed (or has been paid)."""
+    rows = list(
+        Outage.objects.filter(device__household=household)
+        .select_related("device")
+        .order_by("-started_at")[:OUTAGES_SHOWN]
+    )
+    posted = dict(
+        AccrualState.objects.filter(outage__in=[o.pk for o in rows]).values_list(
+            "outage_id", "posted"
+        )
+    )
+    return [
+        {
+            "id": o.pk,
+            "device": o.device.name,
+            "status": o.status,
+            "started_at": _iso(o.started_at),
+            "ended_at": _iso(o.ended_at),
+            "witnessed_seconds": f"{o.witnessed_seconds:.6f}",
+            "gaps": o.gaps,
+            "max_gap_seconds": f"{o.max_gap_seconds:.3f}",
+            "ticks_received": o.ticks_received,
+            "first_tick_at": _iso(o.started_at),
+            "last_tick_at": _iso(o.last_tick_at),
+            "amount": _money(owed.get(o.pk, posted.get(o.pk, Decimal(0)))),
+        }
+        for o in rows
+    ]
+
+
+def _timeline(household, today: datetime, now: datetime) -> list[dict]:
+    """Today's witnessed time per outage, as [from, to] in seconds since midnight (IST)."""
+    outages = (
+        Outage.objects.filter(device__household=household)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=today))
+        .filter(started_at__lt=now)
+        .select_related("device")
+        .prefetch_related("witnessed_intervals")
+    )
+    spans = []
+    for outage in outages:
+        for start, end in outage.intervals():
+            start, end = max(start, today), min(end, now)
+            if end > start:
+                spans.append(
+                    {
+                        "outage": outage.pk,
+                        "device": outage.device.name,
+                        "from": round((start - today).total_seconds()),
+                        "to": round((end - today).total_seconds()),
+                        "ongoing": outage.status == OutageStatus.ONGOING,
+                    }
+                )
+    return sorted(spans, key=lambda s: s["from"])
