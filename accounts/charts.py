@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-WIDTH, HEIGHT = 600, 160  # the viewBox; the SVG scales to its container
-PLOT_TOP, PLOT_BOTTOM = 16, 136
+WIDTH, HEIGHT = 600, 140  # the viewBox; the SVG stretches to its container
+PLOT_TOP, PLOT_BOTTOM = 4, 124
 DAY_SECONDS = 86400
 
 
@@ -27,8 +27,7 @@ def daily_bars(daily: list[dict]) -> dict:
                 "y": round(PLOT_BOTTOM - height, 2),
                 "height": round(height, 2),
                 "label": f"{when:%d %b}: Rs {amount:.2f}",
-                "tick": when.strftime("%d %b") if n % 7 == 0 or n == len(daily) - 1 else "",
-                "tick_x": round(n * slot + slot / 2, 2),
+                "tick": when.strftime("%d %b") if (len(daily) - 1 - n) % 7 == 0 else "",
             }
         )
     return {
@@ -53,7 +52,7 @@ def timeline(spans: list[dict]) -> dict:
                     {
                         "left": round(s["from"] / DAY_SECONDS * 100, 3),
                         "width": max(round((s["to"] - s["from"]) / DAY_SECONDS * 100, 3), 0.2),
-                        "label": f"{_clock(s['from'])}–{_clock(s['to'])}",
+                        "label": f"{_clock(s['from'])} to {_clock(s['to'])}",
                         "ongoing": s["ongoing"],
                     }
                     for s in spans

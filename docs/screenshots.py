@@ -26,6 +26,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default=os.environ.get("CELC_URL", "http://localhost:8000"))
     parser.add_argument("--user", default="alice")
+    parser.add_argument(
+        "--wait-for-cut",
+        type=int,
+        default=360,
+        metavar="SECONDS",
+        help="wait up to this long for a cut at the household (the demo fleet cuts every 5 min)",
+    )
     args = parser.parse_args()
     password = {user: password for user, password, _ in DEMO_USERS}[args.user]
     OUT.mkdir(exist_ok=True)
@@ -39,6 +46,10 @@ def main() -> None:
             page.get_by_label("Password").fill(password)
             page.get_by_role("button", name="Sign in").click()
             page.wait_for_url("**/dashboard/")
+            if args.wait_for_cut:
+                page.wait_for_selector(
+                    '.balance-card[data-cut="1"]', timeout=args.wait_for_cut * 1000
+                )
             page.wait_for_timeout(1500)  # let the live connection settle
             page.screenshot(path=OUT / f"dashboard-{name}.png", full_page=True)
             context.close()

@@ -1,4 +1,4 @@
-"""The live dashboard in Chromium against a real daphne, a real device agent and real accrual runs."""
+"""The live dashboard in Chromium: a real daphne, a real device agent, real accrual runs."""
 
 import subprocess
 import sys
@@ -53,9 +53,18 @@ def agent(daphne, alice, register_device, tmp_path, server_env):
     mains.write_text("off")
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "devices.agent", "--url", daphne.url, "--source", "file",
-            "--file", str(mains), "--buffer", str(tmp_path / "agent.sqlite3"),
-        ],  # fmt: skip
+            sys.executable,
+            "-m",
+            "devices.agent",
+            "--url",
+            daphne.url,
+            "--source",
+            "file",
+            "--file",
+            str(mains),
+            "--buffer",
+            str(tmp_path / "agent.sqlite3"),
+        ],
         cwd=BASE_DIR,
         env={**server_env, "CELC_DEVICE_TOKEN": token},
     )

@@ -59,8 +59,13 @@ def test_during_a_cut_the_balance_is_exact_now_even_before_the_next_run(alice, d
     # 1,201 s in at 25 % an hour: 1.25^(1201/3600) = 1.07728 times the starting rate.
     assert state["outage"]["escalation"] == "1.0773"
     assert summary["timeline"] == [
-        {"outage": state["outage"]["id"], "device": "Home meter", "from": 32400,
-         "to": 33601, "ongoing": True}  # fmt: skip
+        {
+            "outage": state["outage"]["id"],
+            "device": "Home meter",
+            "from": 32400,
+            "to": 33601,
+            "ongoing": True,
+        }
     ]
 
 
@@ -98,11 +103,15 @@ def test_compensation_per_day_over_thirty_days(alice):
 
 def test_the_chart_scales_the_best_day_to_full_height():
     bars = charts.daily_bars(
-        [{"date": "2026-11-01", "amount": "0"}, {"date": "2026-11-02", "amount": "4.5"},
-         {"date": "2026-11-03", "amount": "1.5"}]  # fmt: skip
+        [
+            {"date": "2026-11-01", "amount": "0"},
+            {"date": "2026-11-02", "amount": "4.5"},
+            {"date": "2026-11-03", "amount": "1.5"},
+        ]
     )["bars"]
 
     assert [b["height"] for b in bars] == [0, 120.0, 40.0]
+    assert [b["tick"] for b in bars] == ["", "", "03 Nov"]  # weekly, ending today
     assert bars[1]["y"] == charts.PLOT_TOP
 
 
