@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from devices.models import Device, Outage, OutageStatus
 from payouts.accrual import RunResult, current_policies, device_states, facts_for
-from payouts.compensation import MONTH_ZONE, household_owed, month_start, value_per_second
+from payouts.compensation import (
+    MONTH_ZONE,
+    household_owed,
+    month_start,
+    still_growing,
+    value_per_second,
+)
 from payouts.models import AccrualState, EntryKind, LedgerEntry
 
 # What counts as compensation (payouts move money out of the balance, not into it).
@@ -62,9 +68,9 @@ def household_summary(household, now: datetime | None = None) -> dict:
         AccrualState.objects.filter(outage_id__in=list(owed)).values_list("outage_id", "posted")
     )
     unposted = sum((owed[o] - posted.get(o, Decimal(0)) for o in owed), Decimal(0))
-    live = device_states(
-        {household.pk}, RunResult(started_at=now, owed=owed, facts=facts), policies, now
-    )[household.pk]
+    stopped = set() if still_growing(list(facts.values()), policies, now) else {household.pk}
+    run = RunResult(started_at=now, owed=owed, facts=facts, stopped=stopped)
+    live = device_states({household.pk}, run, policies, now)[household.pk]
     balance = Decimal(live["balance"]) + unposted
 
     today, month = day_start(now), month_start(now)

@@ -30,6 +30,7 @@ from payouts.compensation import (
     household_owed,
     month_start,
     outages_owed,
+    still_growing,
     value_per_second,
 )
 from payouts.models import (
@@ -54,6 +55,7 @@ class RunResult:
     households: set[int] = field(default_factory=set)  # whose state changed
     owed: dict[int, Decimal] = field(default_factory=dict)  # outage id -> owed now
     facts: dict[int, OutageFacts] = field(default_factory=dict)
+    stopped: set[int] = field(default_factory=set)  # households whose caps stop all growth
     phases: dict[str, int] = field(default_factory=dict)  # milliseconds per phase
 
 
@@ -84,6 +86,7 @@ def facts_for(outages: Q) -> dict[int, OutageFacts]:
         "open_interval_start",
         "last_tick_at",
         "updated_at",
+        "status",
     )
     closed = defaultdict(list)
     for outage_id, start, end in (
@@ -94,7 +97,17 @@ def facts_for(outages: Q) -> dict[int, OutageFacts]:
         closed[outage_id].append((start, end))
     values: dict[tuple, Decimal] = {}
     facts = {}
-    for outage_id, household_id, units, tariff, started_at, open_start, last_tick, updated in rows:
+    for (
+        outage_id,
+        household_id,
+        units,
+        tariff,
+        started_at,
+        open_start,
+        last_tick,
+        updated,
+        status,
+    ) in rows:
         intervals = closed.get(outage_id, [])
         if open_start is not None and last_tick > open_start:
             intervals = [*intervals, (open_start, last_tick)]
@@ -102,15 +115,22 @@ def facts_for(outages: Q) -> dict[int, OutageFacts]:
         if v is None:
             v = values[(units, tariff)] = value_per_second(units, tariff)
         facts[outage_id] = OutageFacts(
-            outage_id, household_id, started_at, v, tuple(intervals), updated_at=updated
+            outage_id,
+            household_id,
+            started_at,
+            v,
+            tuple(intervals),
+            updated_at=updated,
+            ongoing=status == OutageStatus.ONGOING,
         )
     return facts
 
 
 def _owed(
     facts: dict[int, OutageFacts], policies: Policies, now: datetime, candidates: Q
-) -> dict[int, Decimal]:
-    """Owed now per outage, the monthly cap applied where it may bind."""
+) -> tuple[dict[int, Decimal], set[int]]:
+    """Owed now per outage, the monthly cap applied where it may bind; and the households
+    whose monthly cap has stopped them."""
     owed = outages_owed(facts.values(), policies, now)
     by_household: dict[int, list[int]] = defaultdict(list)
     for oid, f in facts.items():
@@ -128,6 +148,7 @@ def _owed(
         .annotate(total=Sum("posted"))
         .values_list("household", "total")
     )
+    stopped = set()
     for household_id, outage_ids in by_household.items():
         if sum(owed[o] for o in outage_ids) + (others.get(household_id) or 0) < cap:
             continue
@@ -138,7 +159,9 @@ def _owed(
         )
         facts.update(every)
         owed.update(household_owed(list(every.values()), policies, now).by_outage)
-    return owed
+        if not still_growing(list(every.values()), policies, now):
+            stopped.add(household_id)
+    return owed, stopped
 
 
 def accrue(now: datetime | None = None, *, shard: int = 0, shards: int = 1) -> RunResult:
@@ -176,7 +199,7 @@ def accrue(now: datetime | None = None, *, shard: int = 0, shards: int = 1) -> R
         policies = current_policies()
         facts = facts_for(candidates)
         lap("read")
-        owed = _owed(facts, policies, now, candidates)
+        owed, result.stopped = _owed(facts, policies, now, candidates)
         lap("compute")
         states = dict(
             (outage_id, (posted, entries))
@@ -370,7 +393,12 @@ def device_states(
             owed = result.owed.get(outage_id, Decimal(0))
             rate = Decimal(0)
             growth = None  # how many times the starting rate it pays now (compounding)
-            if facts is not None and status == OutageStatus.ONGOING and owed < terms.cap_per_outage:
+            if (
+                facts is not None
+                and status == OutageStatus.ONGOING
+                and owed < terms.cap_per_outage
+                and household_id not in result.stopped
+            ):
                 rate = terms.rate(facts.value_per_second, _seconds(now - started))
                 if rate and terms.kind == "compounding":
                     growth = f"{rate / (facts.value_per_second * terms.multiplier):.4f}"

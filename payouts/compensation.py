@@ -23,7 +23,7 @@ import bisect
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from zoneinfo import ZoneInfo
@@ -111,6 +111,7 @@ class OutageFacts:
     value_per_second: Decimal
     intervals: tuple[tuple[datetime, datetime], ...]  # witnessed, in order, not overlapping
     updated_at: datetime | None = None  # when its evidence last changed (not part of the money)
+    ongoing: bool = False  # its device still reports the cut (not part of the money)
 
 
 def value_per_second(monthly_units: Decimal, tariff: Decimal) -> Decimal:
@@ -264,3 +265,22 @@ def household_owed(
             cursor = upto
         result.by_outage[o.id] = _q(total if cursor is not None else running[o.id])
     return result
+
+
+def still_growing(outages: Sequence[OutageFacts], policies: Policies, at: datetime) -> bool:
+    """Whether one more witnessed second of the ongoing outages would pay anything.
+
+    False once the caps (per outage, or the household's month) have stopped
+    them: the household's rate is then zero, whatever the formula's rate is.
+    `outages` are all the household's outages in the months concerned.
+    """
+    later = at + timedelta(seconds=1)
+    extended = []
+    for o in outages:
+        if o.ongoing and o.intervals:
+            a, b = o.intervals[-1]
+            o = replace(o, intervals=(*o.intervals[:-1], (a, b + timedelta(seconds=1))))
+        extended.append(o)
+    now_total = sum(household_owed(outages, policies, at).by_outage.values(), ZERO)
+    later_total = sum(household_owed(extended, policies, later).by_outage.values(), ZERO)
+    return later_total > now_total

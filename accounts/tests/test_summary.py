@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts import charts
 from accounts.summary import household_summary
 from payouts import accrual
-from payouts.models import EntryKind, LedgerEntry
+from payouts.models import EntryKind, LedgerEntry, Policy
 from payouts.tests.test_accrual import at, closed_form, cut
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +67,26 @@ def test_during_a_cut_the_balance_is_exact_now_even_before_the_next_run(alice, d
             "ongoing": True,
         }
     ]
+
+
+def test_at_the_monthly_cap_the_rate_is_zero_though_the_cut_goes_on(alice, device):
+    Policy.objects.create(
+        name="Low monthly cap", effective_from=at(-86400), cap_per_month=Decimal("0.5")
+    )
+    cut(device, 0, 600, power_back=False)  # 2.1 rupees uncapped
+    accrual.accrue(now=at(601))
+
+    summary = household_summary(alice, now=at(601))
+
+    assert summary["balance"] == "0.500000"
+    assert summary["rate_per_second"] == "0.000000"
+    (state,) = summary["devices"]
+    assert state["state"] == "off"
+    assert state["outage"]["rate_per_second"] == "0.000000"
+    # The accrual run's broadcast says the same.
+    run = accrual.accrue(now=at(602))
+    payload = accrual.device_states({alice.pk}, run, accrual.current_policies(), at(602))
+    assert payload[alice.pk]["rate_per_second"] == "0.000000"
 
 
 def test_compensation_per_day_over_thirty_days(alice):

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from payouts.compensation import (
     Terms,
     household_owed,
     outage_owed,
+    still_growing,
     value_per_second,
 )
 
@@ -129,6 +131,21 @@ def test_the_monthly_cap_stops_every_outage_of_the_household_at_once():
     assert Decimal("19.999990") <= owed[1] + owed[2] <= Decimal(20)
     # Uncapped they would be 28.01: the first, earlier, keeps more.
     assert owed[1] > owed[2] > 0
+
+
+def test_an_ongoing_outage_grows_until_a_cap_stops_it():
+    low_month = Policies([Terms(effective_from=EPOCH, cap_per_month=Decimal(20))])
+    ongoing = replace(outage((0, 600)), ongoing=True)
+    ended = outage((0, 600))
+    other = outage((0, 3 * 3600), oid=2, start=T0 - timedelta(hours=4))  # took most of the month
+    long = replace(outage((0, 30 * 3600)), ongoing=True)  # past its per-outage cap
+    until = T0 + timedelta(seconds=600)
+
+    assert still_growing([ongoing], DEFAULT, until)
+    assert not still_growing([ended], DEFAULT, until)
+    assert not still_growing([long], DEFAULT, T0 + timedelta(hours=30))
+    assert still_growing([ongoing], low_month, until)
+    assert not still_growing([ongoing, other], low_month, until)
 
 
 def test_the_monthly_cap_counts_months_in_india():
