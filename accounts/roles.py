@@ -3,7 +3,8 @@
 BOARD_STAFF_GROUP = "Board staff"
 
 # What board staff may do: read households, devices, outages and the ledger;
-# add policy versions (and change or delete those not yet in force).
+# add policy versions (and change those not yet in force); review payouts.
+# They delete nothing.
 BOARD_STAFF_PERMISSIONS = [
     ("accounts", "view_user"),
     ("devices", "view_area"),
@@ -14,7 +15,9 @@ BOARD_STAFF_PERMISSIONS = [
     ("payouts", "view_policy"),
     ("payouts", "add_policy"),
     ("payouts", "change_policy"),
-    ("payouts", "delete_policy"),
+    ("payouts", "view_payout"),
+    ("payouts", "review_payout"),
+    ("payouts", "view_payouttransition"),
 ]
 
 

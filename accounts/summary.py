@@ -25,7 +25,7 @@ from payouts.compensation import (
     still_growing,
     value_per_second,
 )
-from payouts.models import AccrualState, EntryKind, LedgerEntry
+from payouts.models import AccrualState, EntryKind, LedgerEntry, Payout
 
 # What counts as compensation (payouts move money out of the balance, not into it).
 COMPENSATION = [EntryKind.ACCRUAL, EntryKind.ADJUSTMENT]
@@ -107,13 +107,17 @@ def household_summary(household, now: datetime | None = None) -> dict:
         "daily": daily,
         "payouts": [
             {
-                "id": entry.pk,
-                "amount": _money(-entry.amount),
-                "state": "paid",
-                "created_at": _iso(entry.created_at),
-                "note": entry.note,
+                "id": p.pk,
+                "amount": f"{p.amount:.2f}",
+                "state": p.state,
+                "state_label": p.get_state_display(),
+                "created_at": _iso(p.created_at),
+                "decided_at": _iso(p.decided_at),
+                "paid_at": _iso(p.paid_at),
+                "reference": p.reference,
+                "reason": p.reason,
             }
-            for entry in entries.filter(kind=EntryKind.PAYOUT).order_by("-created_at")[:50]
+            for p in Payout.objects.filter(household=household).order_by("-created_at")[:50]
         ],
     }
 

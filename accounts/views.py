@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
@@ -45,6 +46,7 @@ def dashboard(request):
             "state_labels": STATE_LABELS,
             "chart": charts.daily_bars(summary["daily"]),
             "timeline": charts.timeline(summary["timeline"]),
+            "payout_minimum": settings.CELC_PAYOUT_MINIMUM,
         },
     )
 

@@ -6,9 +6,11 @@ refuses to start without a real secret key.
 """
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -187,6 +189,16 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The accrual runs every second, split over this many shards of households
 # that workers take in parallel (one per core is a good start).
 ACCRUAL_SHARDS = envint("CELC_ACCRUAL_SHARDS", 1)
+# Payouts: once a day at this time (India Standard Time, HH:MM), every balance of
+# at least the minimum (rupees) becomes a payout awaiting review.
+CELC_PAYOUT_MINIMUM = Decimal(os.environ.get("CELC_PAYOUT_MINIMUM", "1.00"))
+CELC_PAYOUT_AT = os.environ.get("CELC_PAYOUT_AT", "02:00")
+try:
+    _payout_hour, _payout_minute = (int(part) for part in CELC_PAYOUT_AT.split(":"))
+    if not (0 <= _payout_hour < 24 and 0 <= _payout_minute < 60):
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured(f"CELC_PAYOUT_AT must be HH:MM, not {CELC_PAYOUT_AT!r}") from None
 CELERY_BEAT_SCHEDULE = {
     **{
         f"accrue-every-second-{shard}-of-{ACCRUAL_SHARDS}": {
@@ -203,6 +215,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "devices.tasks.mark_lost_contact",
         "schedule": 10.0,
         "options": {"expires": 9.0},
+    },
+    "payouts-daily": {
+        "task": "payouts.tasks.make_payouts",
+        "schedule": crontab(hour=_payout_hour, minute=_payout_minute),  # in CELERY_TIMEZONE
     },
 }
 

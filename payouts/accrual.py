@@ -335,14 +335,23 @@ def _apply_to_states_and_balances(rows: list[tuple], inserted: list[tuple[int, D
             cursor.executemany(
                 ADD_TO_STATE_ONE, [(o, households[o], dec(a, 14, 6)) for o, a in inserted]
             )
-        # Balances in household order: the same lock order in every run.
-        pairs = sorted(by_household.items())
+    add_to_balances(by_household)
+
+
+def add_to_balances(by_household: dict[int, Decimal]) -> None:
+    """Add to each household's cached balance (inside the transaction that posts the entries)."""
+    # In household order: the same lock order in every transaction.
+    pairs = sorted(by_household.items())
+    if not pairs:
+        return
+    with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 ADD_TO_BALANCES_PG,
                 [array_literal(h for h, _ in pairs), array_literal(a for _, a in pairs)],
             )
         else:
+            dec = connection.ops.adapt_decimalfield_value
             cursor.executemany(ADD_TO_BALANCE, [(h, dec(a, 14, 6)) for h, a in pairs])
 
 

@@ -156,6 +156,10 @@ class LedgerEntry(models.Model):
     )
     # The n-th accrual of its outage: a repeated post collides on (outage, n).
     accrual_seq = models.PositiveIntegerField(null=True, blank=True)
+    # A payout's money leaving the balance, or coming back when it is rejected.
+    payout = models.ForeignKey(
+        "Payout", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     note = models.TextField(blank=True)
 
@@ -166,6 +170,8 @@ class LedgerEntry(models.Model):
         verbose_name_plural = "ledger entries"
         constraints = [
             models.UniqueConstraint(fields=["outage", "accrual_seq"], name="ledger_accrual_once"),
+            # A payout leaves the balance once and comes back at most once.
+            models.UniqueConstraint(fields=["payout", "kind"], name="ledger_payout_once"),
             models.CheckConstraint(
                 condition=~models.Q(kind="accrual")
                 | (models.Q(outage__isnull=False) & models.Q(accrual_seq__isnull=False)),
@@ -229,3 +235,94 @@ class AccrualRun(models.Model):
 
     def __str__(self) -> str:
         return f"run at {self.started_at:%H:%M:%S}: {self.posted_entries} entries"
+
+
+class PayoutState(models.TextChoices):
+    AWAITING = "awaiting", "Awaiting review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    PAID = "paid", "Paid"
+
+
+# The only transitions there are: from -> the states it may go to.
+TRANSITIONS = {
+    PayoutState.AWAITING: {PayoutState.APPROVED, PayoutState.REJECTED},
+    PayoutState.APPROVED: {PayoutState.PAID, PayoutState.REJECTED},
+    PayoutState.REJECTED: set(),
+    PayoutState.PAID: set(),
+}
+
+
+class Payout(models.Model):
+    """A household's balance, in whole paise, on its way out; board staff review it.
+
+    Its money leaves the balance when it is created (a `payout` ledger entry);
+    a rejection brings it back (a `reversal` entry).
+    """
+
+    household = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts"
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    state = models.CharField(
+        max_length=16, choices=PayoutState.choices, default=PayoutState.AWAITING, db_index=True
+    )
+    period = models.DateField(help_text="the day (India) of the run that made it")
+    covers_from = models.DateTimeField(
+        null=True, blank=True, help_text="the household's previous payout; none for the first"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True, help_text="why it was rejected")
+    paid_at = models.DateTimeField(null=True, blank=True)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="bank, UPI or bill-credit reference"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("review_payout", "Can approve, reject and mark payouts paid")]
+        constraints = [
+            models.UniqueConstraint(fields=["household", "period"], name="payout_once_per_period"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payout_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(state="rejected") | ~models.Q(reason=""),
+                name="payout_rejected_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="paid") | ~models.Q(reference=""),
+                name="payout_paid_has_reference",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"Payout #{self.pk}: Rs {self.amount} to {self.household} ({self.get_state_display()})"
+        )
+
+
+class PayoutTransition(models.Model):
+    """One step of a payout's review: who, when, from, to, and the note."""
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="transitions")
+    from_state = models.CharField(max_length=16, choices=PayoutState.choices)
+    to_state = models.CharField(max_length=16, choices=PayoutState.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            # Each step out of a state happens once: two reviewers cannot both move it.
+            models.UniqueConstraint(fields=["payout", "from_state"], name="payout_step_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_state} -> {self.to_state} by {self.by} at {self.at:%Y-%m-%d %H:%M}"

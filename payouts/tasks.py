@@ -2,7 +2,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from accounts.broadcast import send_household_updates
-from payouts import accrual
+from payouts import accrual, payments
 
 
 @shared_task
@@ -14,3 +14,10 @@ def accrue_and_broadcast(shard: int = 0, shards: int = 1) -> dict:
     )
     sent = send_household_updates(payloads)
     return {"outages": result.outages, "posted": len(result.posted), "broadcasts": sent}
+
+
+@shared_task
+def make_payouts() -> dict:
+    """Beat runs this daily: every balance of at least the minimum becomes a payout for review."""
+    created = payments.create_payouts()
+    return {"payouts": len(created), "amount": str(sum((p.amount for p in created), 0))}

@@ -106,9 +106,6 @@ def test_compensation_per_day_over_thirty_days(alice):
         amount=Decimal("9"),
         created_at=now - timedelta(days=40),  # outside the chart
     )
-    LedgerEntry.objects.create(
-        household=alice, kind=EntryKind.PAYOUT, amount=Decimal("-3"), created_at=now
-    )
 
     summary = household_summary(alice, now=now)
 
@@ -118,7 +115,6 @@ def test_compensation_per_day_over_thirty_days(alice):
     assert daily["2026-11-24"] == "1.250000"
     assert sum(Decimal(a) for a in daily.values()) == Decimal("3.75")
     assert summary["balance"] == "0.000000"  # nothing is kept in HouseholdBalance here
-    assert [p["amount"] for p in summary["payouts"]] == ["3.000000"]
 
 
 def test_the_chart_scales_the_best_day_to_full_height():

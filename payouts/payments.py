@@ -1,0 +1,269 @@
+"""How money leaves: payouts made from balances, their review, their evidence, their export.
+
+Plain functions; the task, the admin and the dashboard call them.
+
+- `create_payouts` turns each unpaid balance of at least the minimum into a
+  payout of whole paise (the sub-paise remainder stays in the balance) and
+  posts its `payout` entry. Once per household per day (India): a second
+  run for the same day makes nothing, by a unique constraint, not by luck.
+- `transition` moves a payout along the only transitions there are
+  (`payouts.models.TRANSITIONS`), recording who, when, from, to and the
+  note; a rejection posts a `reversal` that brings the money back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Q, Sum
+from django.utils import timezone
+
+from devices.models import Outage
+from payouts.accrual import add_to_balances
+from payouts.compensation import MONTH_ZONE
+from payouts.models import (
+    TRANSITIONS,
+    EntryKind,
+    HouseholdBalance,
+    LedgerEntry,
+    Payout,
+    PayoutState,
+    PayoutTransition,
+    Policy,
+)
+
+PAISA = Decimal("0.01")
+CHUNK = 500  # households per transaction when making payouts
+
+
+class PayoutError(ValueError):
+    """A payout step that cannot be taken, with why, in words for the reviewer."""
+
+
+def minimum() -> Decimal:
+    return Decimal(str(settings.CELC_PAYOUT_MINIMUM))
+
+
+def create_payouts(now: datetime | None = None, at_least: Decimal | None = None) -> list[Payout]:
+    """A payout awaiting review for every household whose balance is at least the minimum."""
+    now = now or timezone.now()
+    at_least = minimum() if at_least is None else at_least
+    if at_least < PAISA:
+        raise PayoutError("The minimum payout must be at least one paisa.")
+    period = now.astimezone(MONTH_ZONE).date()
+    candidates = list(
+        HouseholdBalance.objects.filter(amount__gte=at_least)
+        .exclude(household__payouts__period=period)
+        .order_by("household_id")
+        .values_list("household_id", flat=True)
+    )
+    created: list[Payout] = []
+    for start in range(0, len(candidates), CHUNK):
+        chunk = candidates[start : start + CHUNK]
+        with transaction.atomic():
+            # Lock the balances (the accrual adds to them meanwhile), then look
+            # again: another run may have made this day's payouts while we waited.
+            balances = dict(
+                HouseholdBalance.objects.select_for_update()
+                .filter(household_id__in=chunk)
+                .order_by("household_id")
+                .values_list("household_id", "amount")
+            )
+            done = set(
+                Payout.objects.filter(household_id__in=chunk, period=period).values_list(
+                    "household_id", flat=True
+                )
+            )
+            previous = dict(
+                Payout.objects.filter(household_id__in=chunk)
+                .values("household_id")
+                .annotate(last=Max("created_at"))
+                .values_list("household_id", "last")
+            )
+            new = []
+            for household_id in chunk:
+                amount = balances.get(household_id, Decimal(0)).quantize(PAISA, ROUND_DOWN)
+                if household_id in done or amount < at_least:
+                    continue
+                new.append(
+                    Payout(
+                        household_id=household_id,
+                        amount=amount,
+                        period=period,
+                        covers_from=previous.get(household_id),
+                        created_at=now,
+                    )
+                )
+            Payout.objects.bulk_create(new)
+            LedgerEntry.objects.bulk_create(
+                LedgerEntry(
+                    household_id=p.household_id,
+                    kind=EntryKind.PAYOUT,
+                    amount=-p.amount,
+                    payout=p,
+                    created_at=now,
+                    note=f"Payout #{p.pk}",
+                )
+                for p in new
+            )
+            add_to_balances({p.household_id: -p.amount for p in new})
+            created.extend(new)
+    return created
+
+
+def transition(payout_id: int, to: str, by, note: str = "") -> Payout:
+    """Move one payout to `to`; a rejection needs a reason, marking paid a reference.
+
+    Safe under concurrency: the row is locked and the move is a compare-and-set
+    on its state, and each step out of a state is unique in the database, so
+    of two reviewers doing the same thing at once one wins and the other is told.
+    """
+    to = PayoutState(to)
+    note = note.strip()
+    if to == PayoutState.REJECTED and not note:
+        raise PayoutError("Give a reason for the rejection.")
+    if to == PayoutState.PAID and not note:
+        raise PayoutError("Give the payment's reference (bank, UPI or bill credit).")
+    now = timezone.now()
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        was = PayoutState(payout.state)
+        if to not in TRANSITIONS[was]:
+            raise PayoutError(
+                f"Payout #{payout.pk} is {was.label.lower()}: it cannot be {verb(to)}."
+            )
+        changes: dict = {"state": to}
+        if to in (PayoutState.APPROVED, PayoutState.REJECTED):
+            changes.update(decided_at=now, decided_by=by)
+        if to == PayoutState.REJECTED:
+            changes["reason"] = note
+        if to == PayoutState.PAID:
+            changes.update(paid_at=now, paid_by=by, reference=note)
+        if Payout.objects.filter(pk=payout.pk, state=was).update(**changes) != 1:
+            raise PayoutError(f"Payout #{payout.pk} was changed meanwhile: look again.")
+        PayoutTransition.objects.create(
+            payout=payout, from_state=was, to_state=to, by=by, at=now, note=note
+        )
+        if to == PayoutState.REJECTED:
+            LedgerEntry.objects.create(
+                household_id=payout.household_id,
+                kind=EntryKind.REVERSAL,
+                amount=payout.amount,
+                payout=payout,
+                created_at=now,
+                note=f"Payout #{payout.pk} rejected: {note}",
+            )
+            add_to_balances({payout.household_id: payout.amount})
+        payout.refresh_from_db()
+        return payout
+
+
+def verb(state: PayoutState) -> str:
+    return {
+        PayoutState.APPROVED: "approved",
+        PayoutState.REJECTED: "rejected",
+        PayoutState.PAID: "marked paid",
+        PayoutState.AWAITING: "put back for review",
+    }[state]
+
+
+def evidence(payout: Payout) -> dict:
+    """What a payout pays for: its outages, their witnessed time and amounts, the policy
+    versions that applied, and the other outages in the same area at the same time."""
+    window = Q(household_id=payout.household_id, kind=EntryKind.ACCRUAL)
+    window &= Q(created_at__lte=payout.created_at)
+    if payout.covers_from is not None:
+        window &= Q(created_at__gt=payout.covers_from)
+    amounts = {
+        # Quantized: SQLite sums decimals in floating point.
+        outage_id: total.quantize(Decimal("0.000001"))
+        for outage_id, total in LedgerEntry.objects.filter(window)
+        .order_by()
+        .values("outage_id")
+        .annotate(total=Sum("amount"))
+        .values_list("outage_id", "total")
+    }
+    outages = list(
+        Outage.objects.filter(pk__in=list(amounts))
+        .select_related("device", "device__area")
+        .order_by("started_at")
+    )
+    policies = list(Policy.objects.order_by("effective_from"))
+    rows = []
+    for outage in outages:
+        end = outage.ended_at or outage.last_tick_at
+        applied = [
+            p
+            for n, p in enumerate(policies)
+            if p.effective_from <= end
+            and (n + 1 == len(policies) or policies[n + 1].effective_from > outage.started_at)
+        ]
+        neighbours = list(
+            Outage.objects.filter(
+                device__area=outage.device.area,
+                started_at__lte=end,
+                last_tick_at__gte=outage.started_at,
+            )
+            .exclude(device=outage.device)
+            .select_related("device")
+            .order_by("started_at")[:20]
+        )
+        rows.append(
+            {
+                "outage": outage,
+                "amount": amounts[outage.pk],
+                "policies": applied,
+                "neighbours": neighbours,
+            }
+        )
+    paid_for = sum(amounts.values(), Decimal(0))
+    return {
+        "outages": rows,
+        "outages_total": paid_for,
+        # What the balance held before (remainders, returned rejections), less
+        # the sub-paise this payout leaves for the next one.
+        "carried": payout.amount - paid_for,
+        "transitions": list(payout.transitions.select_related("by")),
+    }
+
+
+CSV_HEADER = ["payout_id", "household", "name", "email", "method", "account", "amount", "period"]
+
+
+def export_csv(payouts) -> str:
+    """Approved payouts as CSV for the bank or bill-credit run; refuses any other state."""
+    payouts = list(payouts.select_related("household").order_by("pk"))
+    others = [p.pk for p in payouts if p.state != PayoutState.APPROVED]
+    if others:
+        raise PayoutError(
+            "Only approved payouts are exported; not approved: "
+            + ", ".join(f"#{pk}" for pk in others)
+        )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for p in payouts:
+        h = p.household
+        writer.writerow(
+            [
+                p.pk,
+                h.username,
+                _cell(h.get_full_name()),
+                _cell(h.email),
+                h.payout_method,
+                _cell(h.payout_account),
+                f"{p.amount:.2f}",
+                p.period.isoformat(),
+            ]
+        )
+    return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    """No spreadsheet formulas from what households typed (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
