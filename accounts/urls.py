@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
+    path("payout-details/", views.payout_details, name="payout_details"),
     path(
         "password_change/",
         auth_views.PasswordChangeView.as_view(success_url="/accounts/password_change/done/"),

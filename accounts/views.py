@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
@@ -6,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import charts
-from accounts.forms import SignUpForm
+from accounts.forms import PayoutDetailsForm, SignUpForm
 from accounts.summary import household_summary
 
 STATE_LABELS = {
@@ -49,6 +50,17 @@ def dashboard(request):
             "payout_minimum": settings.CELC_PAYOUT_MINIMUM,
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def payout_details(request):
+    form = PayoutDetailsForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your payout details are saved.")
+        return redirect("dashboard")
+    return render(request, "accounts/payout_details.html", {"form": form})
 
 
 @require_GET

@@ -193,6 +193,8 @@ class PayoutAdmin(admin.ModelAdmin):
             totals = changelist.queryset.order_by().aggregate(
                 count=Count("id"), amount=Sum("amount")
             )
+            # Quantized: SQLite sums decimals in floating point.
+            totals["amount"] = (totals["amount"] or Decimal(0)).quantize(Decimal("0.01"))
             response.context_data["totals"] = totals
         return response
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts import charts
 from accounts.summary import household_summary
-from payouts import accrual
+from payouts import accrual, payments
 from payouts.models import EntryKind, LedgerEntry, Policy
 from payouts.tests.test_accrual import at, closed_form, cut
 
@@ -155,3 +155,19 @@ def test_the_api_and_the_dashboard_agree_and_show_only_ones_own(client, alice, b
     assert "Home meter" in page and "Rs 0.000694" in page
     assert "<svg" in page and "Compensation per day" in page
     assert "Rs 14.0044" in page  # the outage's amount in the outages table
+
+
+def test_the_household_sees_its_payouts_and_their_states(client, alice, board_staff, device):
+    cut(device, 0, 3600)
+    accrual.accrue(now=at(3601))
+    (payout,) = payments.create_payouts(now=at(7200))
+    payments.transition(payout.pk, "approved", board_staff)
+    payments.transition(payout.pk, "paid", board_staff, "UPI 998877")
+
+    summary = household_summary(alice, now=at(7300))
+
+    (shown,) = summary["payouts"]
+    assert (shown["amount"], shown["state"], shown["reference"]) == ("14.00", "paid", "UPI 998877")
+    assert shown["paid_at"] is not None
+    assert summary["balance"] == "0.004438"
+    assert summary["today"] == "14.004438"  # what was earned today, paid out or not

@@ -119,3 +119,28 @@ def test_it_enforces_csrf_on_sign_in(alice):
     )
 
     assert response.status_code == 403
+
+
+def test_a_household_says_where_its_payouts_go(client, alice):
+    client.force_login(alice)
+
+    response = client.post(
+        "/accounts/payout-details/", {"payout_method": "upi", "payout_account": " alice@okbank "}
+    )
+
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert (alice.payout_method, alice.payout_account) == ("upi", "alice@okbank")
+
+
+def test_bad_payout_details_are_refused_and_change_nothing(client, alice):
+    client.force_login(alice)
+
+    response = client.post(
+        "/accounts/payout-details/", {"payout_method": "upi", "payout_account": "no-at-sign"}
+    )
+
+    assert response.status_code == 200
+    assert b"A UPI ID looks like name@bank." in response.content
+    alice.refresh_from_db()
+    assert (alice.payout_method, alice.payout_account) == ("bill", "")

@@ -1,0 +1,128 @@
+"""Board staff review payouts in the admin; nobody else can, and nothing is deleted."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from payouts import accrual, payments
+from payouts.models import Payout, PayoutTransition, Policy
+from payouts.tests.test_accrual import at, cut
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def payout(alice, bob, register_device):
+    """Payouts for alice (Rs 14.00) and bob (Rs 14.00, another area); alice's is returned."""
+    cut(register_device(alice)[0], 0, 3600)
+    cut(register_device(bob, area_code="DL-SKT-007")[0], 0, 3600)
+    accrual.accrue(now=at(3601))
+    made = payments.create_payouts(now=at(7200))
+    return next(p for p in made if p.household == alice)
+
+
+def test_the_list_filters_by_area_and_state_searches_and_totals(client, board_staff, payout):
+    client.force_login(board_staff)
+
+    everything = client.get("/admin/payouts/payout/")
+    area = payout.household.devices.get().area
+    in_area = client.get(f"/admin/payouts/payout/?area={area.pk}")
+    searched = client.get("/admin/payouts/payout/?q=bob")
+    approved = client.get("/admin/payouts/payout/?state__exact=approved")
+
+    assert everything.context["totals"] == {"count": 2, "amount": Decimal("28.00")}
+    assert in_area.context["totals"] == {"count": 1, "amount": Decimal("14.00")}
+    assert [p.household.username for p in searched.context["cl"].result_list] == ["bob"]
+    assert approved.context["totals"]["count"] == 0
+    assert b"Rs 28.00</strong> in all" in everything.content
+
+
+def test_the_payout_page_shows_its_evidence(client, board_staff, payout, register_device, bob):
+    neighbour = register_device(bob, name="Bob's second", area_code="TN-CHN-042")[0]
+    cut(neighbour, 100, 600, seq0=500)  # same area, same time
+    client.force_login(board_staff)
+
+    page = client.get(f"/admin/payouts/payout/{payout.pk}/change/")
+
+    (row,) = page.context["evidence"]["outages"]
+    assert row["amount"] == Decimal("14.004438")
+    assert [p.name for p in row["policies"]] == [Policy.objects.get().name]
+    assert [n.device for n in row["neighbours"]] == [neighbour]
+    assert b"Evidence: the outages this payout pays for" in page.content
+    assert b"Bob&#x27;s second of bob" in page.content
+    assert [name for name, _ in page.context["steps"]] == ["approve", "reject"]
+
+
+def test_approve_and_pay_through_the_confirmation_page(client, board_staff, payout):
+    client.force_login(board_staff)
+    url = f"/admin/payouts/payout/review/approve/?ids={payout.pk}"
+
+    confirm = client.get(url)
+    assert confirm.status_code == 200 and b"Yes, approved" in confirm.content
+    assert Payout.objects.get(pk=payout.pk).state == "awaiting"  # a GET changes nothing
+    assert client.post(url).status_code == 302
+    pay = f"/admin/payouts/payout/review/pay/?ids={payout.pk}"
+    refused = client.post(pay, {"note": " "})
+    assert b"Payment reference (bank, UPI or bill credit) is required." in refused.content
+    assert Payout.objects.get(pk=payout.pk).state == "approved"
+    client.post(pay, {"note": "NEFT 123"})
+
+    done = Payout.objects.get(pk=payout.pk)
+    assert (done.state, done.reference, done.paid_by) == ("paid", "NEFT 123", board_staff)
+    assert PayoutTransition.objects.filter(payout=done).count() == 2
+
+
+def test_bulk_actions_go_through_the_confirmation_page(client, board_staff, payout):
+    client.force_login(board_staff)
+    ids = list(Payout.objects.values_list("pk", flat=True))
+
+    response = client.post(
+        "/admin/payouts/payout/", {"action": "reject_selected", "_selected_action": ids}
+    )
+
+    assert response.status_code == 302 and "/review/reject/?ids=" in response["Location"]
+    client.post(response["Location"], {"note": "Duplicate meters"})
+    assert set(Payout.objects.values_list("state", flat=True)) == {"rejected"}
+
+
+def test_csv_export_of_approved_payouts(client, board_staff, payout):
+    client.force_login(board_staff)
+    payments.transition(payout.pk, "approved", board_staff)
+
+    response = client.post(
+        "/admin/payouts/payout/", {"action": "export_selected", "_selected_action": [payout.pk]}
+    )
+
+    assert response["Content-Type"].startswith("text/csv")
+    assert f"{payout.pk},alice,".encode() in response.content
+    assert b",14.00,2026-11-27" in response.content
+
+
+def test_board_staff_delete_nothing_and_add_no_payouts(client, board_staff, payout):
+    client.force_login(board_staff)
+
+    assert client.get(f"/admin/payouts/payout/{payout.pk}/delete/").status_code == 403
+    assert client.get("/admin/payouts/payout/add/").status_code == 403
+    future = Policy.objects.create(name="Later", effective_from=at(10**8))
+    assert client.get(f"/admin/payouts/policy/{future.pk}/delete/").status_code == 403
+    assert client.get("/admin/devices/device/add/").status_code == 403
+
+
+def test_households_cannot_enter_the_admin_or_review(client, alice, payout):
+    client.force_login(alice)
+
+    assert client.get("/admin/").status_code == 302
+    response = client.post(f"/admin/payouts/payout/review/approve/?ids={payout.pk}")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert Payout.objects.get(pk=payout.pk).state == "awaiting"
+
+
+def test_review_needs_a_csrf_token(board_staff, payout):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(board_staff)
+
+    response = client.post(f"/admin/payouts/payout/review/approve/?ids={payout.pk}")
+
+    assert response.status_code == 403
+    assert Payout.objects.get(pk=payout.pk).state == "awaiting"
