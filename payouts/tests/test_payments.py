@@ -175,3 +175,14 @@ def test_export_has_approved_payouts_only_and_no_formulas(earned, board_staff):
         "14.00",
         "2026-11-27",
     ]
+
+
+def test_the_command_makes_todays_payouts(earned, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    call_command("make_payouts", "--minimum", "5")
+
+    assert "1 payout(s) awaiting review, Rs 14.00 in all." in capsys.readouterr().out
+    with pytest.raises(CommandError, match="must be an amount"):
+        call_command("make_payouts", "--minimum", "lots")
