@@ -91,6 +91,8 @@ def shown_balance(page) -> Decimal:
 def test_the_balance_rises_live_during_a_cut_stops_after_it_and_survives_a_restart(
     page, daphne, alice, agent, beat
 ):
+    refused = []
+    page.on("console", lambda m: "Content Security Policy" in m.text and refused.append(m.text))
     signed_in(page, daphne, alice)
     status = page.locator("#live-status")
     expect(status).to_have_attribute("data-state", "live", timeout=30_000)
@@ -132,3 +134,4 @@ def test_the_balance_rises_live_during_a_cut_stops_after_it_and_survives_a_resta
     daphne.start()
     expect(status).to_have_attribute("data-state", "live", timeout=60_000)
     assert shown_balance(page) == rested
+    assert refused == []  # the page needs nothing its Content-Security-Policy forbids

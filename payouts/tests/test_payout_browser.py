@@ -19,6 +19,8 @@ def test_board_staff_approve_and_pay_and_the_household_sees_it_paid(
     (payout,) = payments.create_payouts(now=at(7200))
 
     staff = chromium_browser.new_context().new_page()
+    refused = []
+    staff.on("console", lambda m: "Content Security Policy" in m.text and refused.append(m.text))
     staff.goto(f"{live_server.url}/admin/")
     staff.get_by_label("Username").fill("board")
     staff.get_by_label("Password").fill("board-password-1")
@@ -39,6 +41,7 @@ def test_board_staff_approve_and_pay_and_the_household_sees_it_paid(
     staff.get_by_role("button", name="Yes, paid").click()
     expect(staff.locator(".messagelist")).to_contain_text("1 payout(s) marked paid.")
     expect(evidence).to_contain_text("UPI 20261128-77")
+    assert refused == []  # the admin needs nothing the Content-Security-Policy forbids
 
     household = chromium_browser.new_context().new_page()
     household.goto(f"{live_server.url}/accounts/login/")
