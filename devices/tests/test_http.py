@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from devices import services
 from devices.models import Device, Outage
@@ -125,3 +127,41 @@ def test_later_posts_continue_the_same_device_state(client, device_and_token):
     assert response.json() == {"ack": 3}
     assert Device.objects.get(pk=device.pk).power_state == "on"
     assert Outage.objects.get().status == "ended"
+
+
+hostile_bodies = st.binary(max_size=2000) | st.text(max_size=2000).map(str.encode)
+hostile_messages = st.fixed_dictionaries(
+    {"type": st.sampled_from(["batch", "tick", "hello", ""])},
+    optional={
+        "ticks": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "seq": st.integers(min_value=-(2**70), max_value=2**70) | st.text(max_size=5),
+                    "ts": st.text(max_size=40) | st.just("2026-11-28T00:00:00+00:00"),
+                    "power": st.sampled_from(["on", "off", "OFF", "", None]),
+                },
+            ),
+            max_size=5,
+        )
+        | st.text(max_size=10),
+        "seq": st.integers(min_value=-5, max_value=2**64),
+    },
+).map(lambda m: json.dumps(m).encode())
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=hostile_bodies | hostile_messages)
+def test_hostile_bodies_never_make_a_500_and_rejected_ones_store_nothing(
+    client, device_and_token, body
+):
+    device, token = device_and_token
+    before = Device.objects.values_list("last_seq", "last_seen_at").get(pk=device.pk)
+    outages = Outage.objects.count()
+
+    response = post(client, token, body)
+
+    assert response.status_code in {200, 400, 413, 429}
+    if response.status_code != 200:
+        assert Device.objects.values_list("last_seq", "last_seen_at").get(pk=device.pk) == before
+        assert Outage.objects.count() == outages
