@@ -5,11 +5,12 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate demo-data clean
+.PHONY: help run test test-faults lint format migrate demo-data clean
 
 help:
 	@echo "make run     set up .venv, migrate, create demo data, start the whole stack"
 	@echo "make test    run the whole test suite (REDIS_URL and DATABASE_URL are honoured)"
+	@echo "make test-faults  kill every server in turn under a 50-device cut; nothing lost"
 	@echo "make lint    ruff check and format check"
 	@echo "make clean   remove .venv and var/ (local database, private Redis files)"
 
@@ -33,6 +34,9 @@ run: $(VENV)/.requirements
 
 test: $(VENV)/.requirements-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-faults: $(VENV)/.requirements-dev
+	$(PY) -m pytest faults $(PYTEST_ARGS)
 
 lint: $(VENV)/.requirements-dev
 	$(VENV)/bin/ruff check .
