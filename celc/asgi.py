@@ -9,7 +9,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "celc.settings")
 django_asgi_app = get_asgi_application()
 
+from celc import daphne_close_codes  # noqa: E402
 from celc.routing import websocket_application  # noqa: E402  (needs Django set up first)
+
+daphne_close_codes.install()  # the device protocol's 1009 must reach the device
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
 

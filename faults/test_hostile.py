@@ -1,0 +1,98 @@
+"""Hostile clients against a real daphne: an honest device keeps being served meanwhile."""
+
+import asyncio
+import socket
+import time
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosedError, InvalidStatus, WebSocketException
+
+from devices import agent as agent_module
+from devices.agent import Agent, MemoryBuffer
+
+pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+
+BAD_TOKENS = 1000
+IDLE_SOCKETS = 300
+OVERSIZED = 20
+
+
+async def refused_with_a_bad_token(url: str, n: int) -> int:
+    """Connect with a token that is not one; return the close code (4401 expected)."""
+    try:
+        async with connect(
+            url,
+            additional_headers={"Authorization": f"Bearer ced_not-a-token-{n}"},
+            open_timeout=30,
+            proxy=None,
+        ) as websocket:
+            async for _ in websocket:
+                pass
+            return websocket.close_code
+    except ConnectionClosedError as closed:
+        return closed.rcvd.code if closed.rcvd else -2
+    except (InvalidStatus, WebSocketException, OSError, TimeoutError):
+        return -1
+
+
+async def oversized(url: str, token: str) -> int:
+    """Send a frame over the protocol's 64 KiB; return the close code (1009 expected)."""
+    try:
+        async with connect(
+            url, additional_headers={"Authorization": f"Bearer {token}"}, proxy=None, max_size=None
+        ) as websocket:
+            await websocket.send("x" * (70 * 1024))
+            async for _ in websocket:
+                pass
+            return websocket.close_code
+    except ConnectionClosedError as closed:
+        return closed.rcvd.code if closed.rcvd else -2
+    except OSError:
+        return -3
+
+
+async def test_floods_of_bad_tokens_idle_sockets_and_oversized_frames_leave_honest_devices_served(
+    daphne, alice, register_device, monkeypatch
+):
+    monkeypatch.setattr(agent_module, "BACKOFF_CAP", 1.0)
+    from channels.db import database_sync_to_async
+
+    (_, honest_token), (_, rude_token) = [
+        await database_sync_to_async(register_device)(alice, name=name)
+        for name in ("honest", "rude")
+    ]
+    agent = Agent(daphne.url, honest_token, lambda: "off", MemoryBuffer())
+    task = asyncio.create_task(agent.run())
+    idle = []
+    try:
+        deadline = time.monotonic() + 30
+        while (agent.acked or 0) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert (agent.acked or 0) >= 3
+        before = agent.acked
+
+        # Sockets that connect and never say a word.
+        for _ in range(IDLE_SOCKETS):
+            s = socket.create_connection(("127.0.0.1", daphne.port))
+            idle.append(s)
+        codes = await asyncio.gather(
+            *(refused_with_a_bad_token(daphne.url, n) for n in range(BAD_TOKENS)),
+            *(oversized(daphne.url, rude_token) for _ in range(OVERSIZED)),
+        )
+
+        refused, too_big = codes[:BAD_TOKENS], codes[BAD_TOKENS:]
+        # Each was refused (4401) or, when the listen backlog overflowed, never got in;
+        # none was served.
+        assert set(refused) <= {4401, -1} and refused.count(4401) > BAD_TOKENS // 2
+        assert set(too_big) == {1009}, too_big
+        # The honest device was acknowledged meanwhile, and still is.
+        during = agent.acked
+        await asyncio.sleep(3)
+        assert during > before and agent.acked > during
+        assert daphne.process.poll() is None
+    finally:
+        for s in idle:
+            s.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
