@@ -165,3 +165,15 @@ def test_hostile_bodies_never_make_a_500_and_rejected_ones_store_nothing(
     if response.status_code != 200:
         assert Device.objects.values_list("last_seq", "last_seen_at").get(pk=device.pk) == before
         assert Outage.objects.count() == outages
+
+
+def test_a_token_only_ever_moves_its_own_device(client, alice, register_device):
+    mine, token = register_device(alice, name="mine")
+    other, _ = register_device(alice, name="other")
+
+    assert post(client, token, batch(1, 2, 3)).status_code == 200
+
+    mine.refresh_from_db()
+    other.refresh_from_db()
+    assert mine.last_seq == 3 and Outage.objects.get().device == mine
+    assert other.last_seq is None and other.last_seen_at is None
