@@ -17,8 +17,23 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 
 
+# Every dashboard also listens here: a heartbeat through the channel layer tells
+# the page that the live path (Redis included) works even when nothing changes.
+LIVE_GROUP = "live"
+
+
 def household_group(household_id: int) -> str:
     return f"household.{household_id}"
+
+
+def send_heartbeat(at: str) -> None:
+    """One `live.heartbeat` to every open dashboard (one PUBLISH whatever their number)."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            LIVE_GROUP, {"type": "live.heartbeat", "at": at}
+        )
+    except (redis.RedisError, OSError) as error:
+        log.warning("heartbeat not sent: %s", error)
 
 
 def send_household_updates(payloads: dict[int, dict]) -> int:

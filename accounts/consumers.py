@@ -1,6 +1,6 @@
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from accounts.broadcast import household_group
+from accounts.broadcast import LIVE_GROUP, household_group
 
 CLOSE_UNAUTHORIZED = 4401
 
@@ -17,11 +17,13 @@ class BalanceConsumer(AsyncJsonWebsocketConsumer):
             return
         self.group = household_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(LIVE_GROUP, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(LIVE_GROUP, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         # The browser only listens; anything it sends is ignored.
@@ -29,3 +31,6 @@ class BalanceConsumer(AsyncJsonWebsocketConsumer):
 
     async def balance_update(self, event):
         await self.send_json(event["payload"])
+
+    async def live_heartbeat(self, event):
+        await self.send_json({"type": "alive", "at": event["at"]})

@@ -48,6 +48,7 @@ def dashboard(request):
             "chart": charts.daily_bars(summary["daily"]),
             "timeline": charts.timeline(summary["timeline"]),
             "payout_minimum": settings.CELC_PAYOUT_MINIMUM,
+            "live_heartbeat": settings.LIVE_HEARTBEAT_SECONDS,
         },
     )
 

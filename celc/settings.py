@@ -217,6 +217,9 @@ try:
         raise ValueError
 except ValueError:
     raise ImproperlyConfigured(f"CELC_PAYOUT_AT must be HH:MM, not {CELC_PAYOUT_AT!r}") from None
+# Dashboards hear from the server at least this often (seconds); a page that
+# hears nothing for 2.5 times as long says it is not live.
+LIVE_HEARTBEAT_SECONDS = envint("CELC_LIVE_HEARTBEAT_SECONDS", 10)
 CELERY_BEAT_SCHEDULE = {
     **{
         f"accrue-every-second-{shard}-of-{ACCRUAL_SHARDS}": {
@@ -233,6 +236,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "devices.tasks.mark_lost_contact",
         "schedule": 10.0,
         "options": {"expires": 9.0},
+    },
+    "dashboards-heartbeat": {
+        "task": "accounts.tasks.live_heartbeat",
+        "schedule": float(LIVE_HEARTBEAT_SECONDS),
+        "options": {"expires": LIVE_HEARTBEAT_SECONDS * 0.9},
     },
     "payouts-daily": {
         "task": "payouts.tasks.make_payouts",

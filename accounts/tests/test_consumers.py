@@ -3,13 +3,14 @@
 import asyncio
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
-from accounts.broadcast import household_group
+from accounts.broadcast import household_group, send_heartbeat
 from celc.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,4 +68,18 @@ async def test_a_household_gets_its_own_updates_and_never_another_households(ali
 
     assert await bob_ws.receive_json_from(timeout=5) == {"balance": "2.000000"}
     assert await alice_ws.receive_nothing(timeout=0.5)
+    await asyncio.gather(alice_ws.disconnect(), bob_ws.disconnect())
+
+
+async def test_every_open_dashboard_hears_the_heartbeat(alice, bob):
+    alice_ws, _, _ = await connect(await session_cookie_for(alice))
+    bob_ws, _, _ = await connect(await session_cookie_for(bob))
+
+    await sync_to_async(send_heartbeat)("2026-11-28T01:00:00+00:00")
+
+    for ws in (alice_ws, bob_ws):
+        assert await ws.receive_json_from(timeout=5) == {
+            "type": "alive",
+            "at": "2026-11-28T01:00:00+00:00",
+        }
     await asyncio.gather(alice_ws.disconnect(), bob_ws.disconnect())

@@ -178,22 +178,43 @@
 
   var attempt = 0;
   var connectedBefore = false;
+  var socketOpen = false;
+  // The server sends a heartbeat through the channel layer every few seconds; a
+  // page that hears nothing for 2.5 heartbeats is not live, even with its socket open.
+  var heartbeat = status ? parseFloat(status.dataset.heartbeat || "10") : 10;
+  var lastHeard = performance.now();
+
+  function heard() {
+    lastHeard = performance.now();
+    if (socketOpen) show("live", "Live");
+  }
+
+  window.setInterval(function () {
+    if (socketOpen && performance.now() - lastHeard > heartbeat * 2500) {
+      show("stale", "Not live: no news from the server");
+    }
+  }, 1000);
 
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + window.location.host + "/ws/balance/");
     socket.onopen = function () {
       attempt = 0;
+      socketOpen = true;
+      lastHeard = performance.now();
       show("live", "Live");
       if (connectedBefore) resync();
       connectedBefore = true;
     };
     socket.onmessage = function (event) {
       var state = JSON.parse(event.data);
+      heard();
+      if (state.type === "alive") return;
       applyUpdate(state);
       document.dispatchEvent(new CustomEvent("celc:update", { detail: state }));
     };
     socket.onclose = function (event) {
+      socketOpen = false;
       if (event.code === 4401) {
         show("offline", "Signed out: reload to sign in");
         return;
