@@ -255,3 +255,56 @@ def test_killing_every_server_in_turn_loses_and_doubles_nothing(
         assert outages[0].status == "ended"
     assert ledger_matches_closed_form() == []
     assert kills == 4
+
+
+def restart_postgresql() -> None:
+    """Restart the machine's PostgreSQL cluster (fast: open connections are cut)."""
+    clusters = subprocess.run(
+        ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    version, name = clusters[0], clusters[1]
+    subprocess.run(["pg_ctlcluster", version, name, "restart", "-m", "fast"], check=True)
+
+
+def test_restarting_postgresql_mid_cut_loses_and_doubles_nothing(
+    django_user_model, register_device, server_env, tmp_path, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("the run uses SQLite: no database server to restart")
+    if os.environ.get("CELC_FAULTS_RESTART_POSTGRES") != "1":
+        pytest.skip("restarting the machine's PostgreSQL needs CELC_FAULTS_RESTART_POSTGRES=1")
+    monkeypatch.setattr(agent_module, "BACKOFF_CAP", 1.0)
+    tokens = {}
+    for h in range(10):
+        household = django_user_model.objects.create_user(f"pg{h:02d}")
+        device, token = register_device(household, name="meter", area_code=f"AREA-{h % 3}")
+        tokens[device.pk] = token
+    servers = Servers(server_env, tmp_path)
+    fleet = None
+    try:
+        for name in ("redis", "daphne", "worker", "beat"):
+            servers.start(name)
+        fleet = Fleet(servers.device_url, tokens)
+        fleet.start()
+        until(lambda: fleet.acked_at_least(3), 60, "every device to be acknowledged")
+        connection.close()
+        restart_postgresql()
+        time.sleep(3)
+        high = max(len(b.made) for b in fleet.buffers.values())
+        until(lambda: fleet.acked_at_least(high), 90, "recovery after the restart")
+        fleet.power = "on"
+        until(fleet.drained, 90, "every tick to be acknowledged")
+        until(lambda: ledger_matches_closed_form() == [], 90, "the ledger to settle")
+    finally:
+        if fleet is not None:
+            fleet.stop()
+        servers.stop_all()
+
+    max_gap, _ = outage_rules()
+    for pk, buffer in fleet.buffers.items():
+        made = [Tick(t["seq"], datetime.fromisoformat(t["ts"]), t["power"]) for t in buffer.made]
+        witnessed, _ = reference_witnessed(made, max_gap)
+        outage = Outage.objects.get(device_id=pk)
+        assert Device.objects.get(pk=pk).last_seq == made[-1].seq
+        assert outage.witnessed_seconds == witnessed
+        assert outage.ticks_received == sum(1 for t in made if t.power == "off")
