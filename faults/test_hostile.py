@@ -1,4 +1,8 @@
-"""Hostile clients against a real daphne: an honest device keeps being served meanwhile."""
+"""Hostile clients against a real daphne: an honest device keeps being served meanwhile.
+
+At once: 300 sockets that connect and never speak, 2,000 connections with bad
+tokens, 20 frames over 64 KiB and one device flooding frames past its rate limit.
+"""
 
 import asyncio
 import socket
@@ -13,7 +17,7 @@ from devices.agent import Agent, MemoryBuffer
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
-BAD_TOKENS = 1000
+BAD_TOKENS = 2000
 IDLE_SOCKETS = 300
 OVERSIZED = 20
 
@@ -52,15 +56,32 @@ async def oversized(url: str, token: str) -> int:
         return -3
 
 
+async def flood(url: str, token: str) -> int:
+    """Frames far beyond the rate limit; return the close code (4429 expected)."""
+    try:
+        async with connect(
+            url, additional_headers={"Authorization": f"Bearer {token}"}, proxy=None
+        ) as websocket:
+            for _ in range(500):
+                await websocket.send('{"type":"hello"}')
+            async for _ in websocket:
+                pass
+            return websocket.close_code
+    except ConnectionClosedError as closed:
+        return closed.rcvd.code if closed.rcvd else -2
+    except OSError:
+        return -3
+
+
 async def test_floods_of_bad_tokens_idle_sockets_and_oversized_frames_leave_honest_devices_served(
     daphne, alice, register_device, monkeypatch
 ):
     monkeypatch.setattr(agent_module, "BACKOFF_CAP", 1.0)
     from channels.db import database_sync_to_async
 
-    (_, honest_token), (_, rude_token) = [
+    (_, honest_token), (_, rude_token), (_, flooding_token) = [
         await database_sync_to_async(register_device)(alice, name=name)
-        for name in ("honest", "rude")
+        for name in ("honest", "rude", "flooding")
     ]
     agent = Agent(daphne.url, honest_token, lambda: "off", MemoryBuffer())
     task = asyncio.create_task(agent.run())
@@ -79,9 +100,11 @@ async def test_floods_of_bad_tokens_idle_sockets_and_oversized_frames_leave_hone
         codes = await asyncio.gather(
             *(refused_with_a_bad_token(daphne.url, n) for n in range(BAD_TOKENS)),
             *(oversized(daphne.url, rude_token) for _ in range(OVERSIZED)),
+            flood(daphne.url, flooding_token),
         )
 
-        refused, too_big = codes[:BAD_TOKENS], codes[BAD_TOKENS:]
+        refused, too_big, flooded = codes[:BAD_TOKENS], codes[BAD_TOKENS:-1], codes[-1]
+        assert flooded == 4429
         # Each was refused (4401) or, when the listen backlog overflowed, never got in;
         # none was served.
         assert set(refused) <= {4401, -1} and refused.count(4401) > BAD_TOKENS // 2
