@@ -6,8 +6,9 @@ Celery beat on the test database. Each is killed with SIGKILL and started
 again while 50 reference agents stream a cut, and on PostgreSQL runs with
 CELC_FAULTS_RESTART_POSTGRES=1 (CI) the machine's PostgreSQL is restarted
 too; a second beat runs for a while by mistake. Afterwards, for every device,
-what the server holds equals what the agent sent (witnessed time, ticks, last sequence number), and every
-household's ledger equals the closed form to the last of 6 places.
+what the server holds equals what the agent sent (witnessed time, ticks,
+last sequence number), and every household's ledger equals the closed form
+to the last of 6 places.
 """
 
 import asyncio
