@@ -262,7 +262,6 @@ def test_killing_every_server_in_turn_loses_and_doubles_nothing(
     assert kills == (5 if restarts_postgresql() else 4)
 
 
-
 def restart_postgresql() -> None:
     """Restart the machine's PostgreSQL cluster (fast: open connections are cut)."""
     clusters = subprocess.run(
@@ -275,6 +274,5 @@ def restart_postgresql() -> None:
 def restarts_postgresql() -> bool:
     """On PostgreSQL runs that allow it: it restarts the machine's cluster (CI sets it)."""
     return (
-        connection.vendor == "postgresql"
-        and os.environ.get("CELC_FAULTS_RESTART_POSTGRES") == "1"
+        connection.vendor == "postgresql" and os.environ.get("CELC_FAULTS_RESTART_POSTGRES") == "1"
     )
