@@ -47,7 +47,14 @@ class Stats:
 
 
 async def device(
-    token: str, url: str, stats: Stats, stop_at: float, phase: float, seq0: int
+    token: str,
+    url: str,
+    stats: Stats,
+    stop_at: float,
+    phase: float,
+    seq0: int,
+    every: float = 1.0,
+    power: str = "off",
 ) -> None:
     pending: dict[int, float] = {}
     try:
@@ -89,10 +96,10 @@ async def device(
                 seq += 1
                 ts = datetime.now().astimezone().isoformat(timespec="milliseconds")
                 pending[seq] = time.monotonic()
-                await ws.send(f'{{"type":"tick","seq":{seq},"ts":"{ts}","power":"off"}}')
+                await ws.send(f'{{"type":"tick","seq":{seq},"ts":"{ts}","power":"{power}"}}')
                 stats.sent += 1
                 stats.bucket(pending[seq])["sent"] += 1
-                next_at += 1.0  # open loop: the schedule never waits for acks
+                next_at += every  # open loop: the schedule never waits for acks
             await asyncio.sleep(3)  # let the last acks arrive
             receiver.cancel()
     except Exception as error:  # a benchmark counts failures, it does not stop on them
@@ -113,7 +120,16 @@ async def main_async(args) -> dict:
     for index, token in enumerate(tokens):
         tasks.append(
             asyncio.create_task(
-                device(token, urls[index % len(urls)], stats, stop_at, rng.random(), seq0)
+                device(
+                    token,
+                    urls[index % len(urls)],
+                    stats,
+                    stop_at,
+                    rng.random() * (args.heartbeat if args.idle else 1),
+                    seq0,
+                    every=args.heartbeat if args.idle else 1.0,
+                    power="on" if args.idle else "off",
+                )
             )
         )
         if index % args.ramp == args.ramp - 1:
@@ -170,6 +186,12 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--ramp", type=int, default=250, help="connections opened per second")
+    parser.add_argument(
+        "--idle",
+        action="store_true",
+        help="power on: one heartbeat per --heartbeat seconds instead of a tick a second",
+    )
+    parser.add_argument("--heartbeat", type=float, default=60)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     result = asyncio.run(main_async(args))

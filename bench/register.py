@@ -2,6 +2,7 @@
 
 DATABASE_URL=... python -m bench.register N tokens.json
 DATABASE_URL=... python -m bench.register --stored   # print ticks stored so far
+DATABASE_URL=... python -m bench.register --heard    # devices with a stored tick
 """
 
 import json
@@ -54,6 +55,8 @@ def register(n: int) -> list[str]:
 if __name__ == "__main__":
     if sys.argv[1] == "--stored":
         print(Outage.objects.aggregate(s=Sum("ticks_received"))["s"] or 0)
+    elif sys.argv[1] == "--heard":
+        print(Device.objects.filter(last_seq__isnull=False).count())
     else:
         with open(sys.argv[2], "w") as out:
             json.dump(register(int(sys.argv[1])), out)

@@ -72,9 +72,9 @@ def register_devices(env: dict, n: int, path: Path) -> None:
     )
 
 
-def ticks_stored(env: dict) -> int:
+def ticks_stored(env: dict, what: str = "--stored") -> int:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.register", "--stored"],
+        [sys.executable, "-m", "bench.register", what],
         cwd=BASE_DIR,
         env=env,
         check=True,
@@ -127,6 +127,11 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--web", type=int, default=os.cpu_count() or 1, help="daphne processes")
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument(
+        "--idle",
+        action="store_true",
+        help="idle devices (power on, a heartbeat a minute): measure what connections cost",
+    )
     args = parser.parse_args()
 
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -162,6 +167,7 @@ def main() -> None:
                 str(args.duration),
                 "--out",
                 str(out),
+                *(["--idle"] if args.idle else []),
             ],
             cwd=BASE_DIR,
         )
@@ -174,24 +180,34 @@ def main() -> None:
         load = json.loads(out.read_text())
         time.sleep(1)
         stored = ticks_stored(env)
+        heard = ticks_stored(env, "--heard")
     finally:
         for proc in web:
             proc.terminate()
         for proc in web:
             proc.wait()
 
+    summary = sampler.summary()
+    daphnes = [v for k, v in summary.items() if k.startswith("daphne")]
+    rss_start = sum(v["rss_mb_start"] for v in daphnes)
+    rss_end = sum(v["rss_mb_end"] for v in daphnes)
     result = {
-        "benchmark": "ticks",
+        "benchmark": "idle" if args.idle else "ticks",
+        "servers_rss_mb_before": round(rss_start, 1),
+        "servers_rss_mb_with_connections": round(rss_end, 1),
+        "rss_kb_per_connection": round((rss_end - rss_start) * 1024 / max(1, load["connected"]), 1),
         "when": stamp,
         "db": args.db,
         "web_processes": args.web,
         "cores": os.cpu_count(),
         **load,
         "ticks_stored": stored,
-        "every_ack_stored": stored >= load["ticks_acked"],
+        "devices_heard": heard,
+        # Idle devices send heartbeats (power on), which make no outage ticks.
+        "every_ack_stored": None if args.idle else stored >= load["ticks_acked"],
         "processes": sampler.summary(),
     }
-    path = RESULTS / f"ticks-{args.db}-{args.devices}-{stamp}.json"
+    path = RESULTS / f"{result['benchmark']}-{args.db}-{args.devices}-{stamp}.json"
     path.write_text(json.dumps(result, indent=2))
     keys = [
         "devices",
@@ -202,9 +218,13 @@ def main() -> None:
         "ack_p99_ms",
         "acked_within_2s",
         "ticks_stored",
+        "devices_heard",
         "every_ack_stored",
         "errors",
         "loadgen_cpu_share_of_one_core",
+        "servers_rss_mb_before",
+        "servers_rss_mb_with_connections",
+        "rss_kb_per_connection",
     ]
     print(json.dumps({k: result[k] for k in keys}, indent=2))
     print(json.dumps(result["processes"], indent=2))
