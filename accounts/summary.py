@@ -68,7 +68,8 @@ def household_summary(household, now: datetime | None = None) -> dict:
         AccrualState.objects.filter(outage_id__in=list(owed)).values_list("outage_id", "posted")
     )
     unposted = sum((owed[o] - posted.get(o, Decimal(0)) for o in owed), Decimal(0))
-    stopped = set() if still_growing(list(facts.values()), policies, now) else {household.pk}
+    growing = still_growing(list(facts.values()), policies, now, owed)
+    stopped = set() if growing else {household.pk}
     run = RunResult(started_at=now, owed=owed, facts=facts, stopped=stopped)
     live = device_states({household.pk}, run, policies, now)[household.pk]
     balance = Decimal(live["balance"]) + unposted

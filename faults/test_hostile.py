@@ -27,20 +27,25 @@ IDLE_SOCKETS = 300
 OVERSIZED = 20
 
 
-async def refused_with_a_bad_token(url: str, n: int) -> int:
-    """Connect with a token that is not one; return the close code (4401 expected)."""
+async def close_code(url: str, token: str, frames=(), **options) -> int:
+    """Connect as `token`, send `frames`, read until the server closes: its close code."""
     try:
         async with connect(
-            url,
-            additional_headers={"Authorization": f"Bearer ced_not-a-token-{n}"},
-            open_timeout=30,
-            proxy=None,
+            url, additional_headers={"Authorization": f"Bearer {token}"}, proxy=None, **options
         ) as websocket:
+            for frame in frames:
+                await websocket.send(frame)
             async for _ in websocket:
                 pass
             return websocket.close_code
     except ConnectionClosedError as closed:
         return closed.rcvd.code if closed.rcvd else -2
+
+
+async def refused_with_a_bad_token(url: str, n: int) -> int:
+    """Connect with a token that is not one; return the close code (4401 expected)."""
+    try:
+        return await close_code(url, f"ced_not-a-token-{n}", open_timeout=30)
     except (InvalidStatus, WebSocketException, OSError, TimeoutError):
         return -1
 
@@ -58,15 +63,7 @@ async def retrying(attempt, tries: int = 10) -> int:
 async def oversized(url: str, token: str) -> int:
     """Send a frame over the protocol's 64 KiB; return the close code (1009 expected)."""
     try:
-        async with connect(
-            url, additional_headers={"Authorization": f"Bearer {token}"}, proxy=None, max_size=None
-        ) as websocket:
-            await websocket.send("x" * (70 * 1024))
-            async for _ in websocket:
-                pass
-            return websocket.close_code
-    except ConnectionClosedError as closed:
-        return closed.rcvd.code if closed.rcvd else -2
+        return await close_code(url, token, ["x" * (70 * 1024)], max_size=None)
     except OSError:
         return -3
 
@@ -74,16 +71,7 @@ async def oversized(url: str, token: str) -> int:
 async def flood(url: str, token: str) -> int:
     """Frames far beyond the rate limit; return the close code (4429 expected)."""
     try:
-        async with connect(
-            url, additional_headers={"Authorization": f"Bearer {token}"}, proxy=None
-        ) as websocket:
-            for _ in range(500):
-                await websocket.send('{"type":"hello"}')
-            async for _ in websocket:
-                pass
-            return websocket.close_code
-    except ConnectionClosedError as closed:
-        return closed.rcvd.code if closed.rcvd else -2
+        return await close_code(url, token, ['{"type":"hello"}'] * 500)
     except OSError:
         return -3
 

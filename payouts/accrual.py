@@ -158,8 +158,9 @@ def _owed(
             & (Q(ended_at__isnull=True) | Q(ended_at__gte=since))
         )
         facts.update(every)
-        owed.update(household_owed(list(every.values()), policies, now).by_outage)
-        if not still_growing(list(every.values()), policies, now):
+        capped = household_owed(list(every.values()), policies, now).by_outage
+        owed.update(capped)
+        if not still_growing(list(every.values()), policies, now, capped):
             stopped.add(household_id)
     return owed, stopped
 

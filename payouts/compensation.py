@@ -267,12 +267,18 @@ def household_owed(
     return result
 
 
-def still_growing(outages: Sequence[OutageFacts], policies: Policies, at: datetime) -> bool:
+def still_growing(
+    outages: Sequence[OutageFacts],
+    policies: Policies,
+    at: datetime,
+    owed_now: dict[int, Decimal] | None = None,
+) -> bool:
     """Whether one more witnessed second of the ongoing outages would pay anything.
 
     False once the caps (per outage, or the household's month) have stopped
     them: the household's rate is then zero, whatever the formula's rate is.
-    `outages` are all the household's outages in the months concerned.
+    `outages` are all the household's outages in the months concerned;
+    `owed_now`, their `household_owed` at `at` if the caller has it already.
     """
     later = at + timedelta(seconds=1)
     extended = []
@@ -281,6 +287,8 @@ def still_growing(outages: Sequence[OutageFacts], policies: Policies, at: dateti
             a, b = o.intervals[-1]
             o = replace(o, intervals=(*o.intervals[:-1], (a, b + timedelta(seconds=1))))
         extended.append(o)
-    now_total = sum(household_owed(outages, policies, at).by_outage.values(), ZERO)
+    if owed_now is None:
+        owed_now = household_owed(outages, policies, at).by_outage
+    now_total = sum((owed_now[o.id] for o in outages), ZERO)
     later_total = sum(household_owed(extended, policies, later).by_outage.values(), ZERO)
     return later_total > now_total
