@@ -378,6 +378,7 @@ def device_states(
         "current_outage__status",
         "current_outage__started_at",
         "current_outage__witnessed_seconds",
+        "current_outage__last_tick_at",
     )
     for (
         pk,
@@ -390,6 +391,7 @@ def device_states(
         status,
         started,
         witnessed,
+        last_tick,
     ) in rows:
         entry = {
             "id": pk,
@@ -417,6 +419,8 @@ def device_states(
                 "id": outage_id,
                 "status": status,
                 "started_at": started.isoformat(),
+                # The device's clock on the newest tick counted: what this update reflects.
+                "last_tick_at": last_tick.isoformat() if last_tick else None,
                 "witnessed_seconds": f"{witnessed:.6f}",
                 "owed": f"{owed:.6f}",
                 "rate_per_second": f"{rate:.6f}",

@@ -55,6 +55,8 @@ def test_during_a_cut_the_balance_is_exact_now_even_before_the_next_run(alice, d
     (state,) = summary["devices"]
     assert state["state"] == "off"
     assert state["outage"]["status"] == "ongoing"
+    # The device clock on the newest tick counted: what this state reflects.
+    assert state["outage"]["last_tick_at"] == at(1201).isoformat()
     assert Decimal(state["outage"]["owed"]) == Decimal(summary["balance"])
     # 1,201 s in at 25 % an hour: 1.25^(1201/3600) = 1.07728 times the starting rate.
     assert state["outage"]["escalation"] == "1.0773"
