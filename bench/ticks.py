@@ -85,30 +85,51 @@ def ticks_stored(env: dict, what: str = "--stored") -> int:
 
 
 class Sampler(threading.Thread):
-    """CPU share and RSS of named processes, every second."""
+    """CPU share (% of one core) and RSS of named processes, each with its children, every second.
+
+    CPU comes from cumulative CPU times, so a process tree (a Celery worker and its
+    pool, PostgreSQL and its backends) is one figure; children that exited drop out.
+    """
 
     def __init__(self, processes: dict[str, psutil.Process]):
         super().__init__(daemon=True)
         self.processes = processes
-        self.samples: dict[str, list[tuple[float, float]]] = {name: [] for name in processes}
+        self.samples: dict[str, list[tuple[float, float, float]]] = {n: [] for n in processes}
         self.stopped = threading.Event()
+        self.start_time = time.monotonic()
+
+    @staticmethod
+    def _tree(proc: psutil.Process) -> tuple[float, float]:
+        cpu = rss = 0.0
+        for member in [proc, *proc.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                times = member.cpu_times()
+                cpu += times.user + times.system
+                rss += member.memory_info().rss
+        return cpu, rss / 2**20
 
     def run(self):
-        for proc in self.processes.values():
-            proc.cpu_percent(None)
+        previous = {}
+        for name, proc in self.processes.items():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                previous[name] = (time.monotonic(), self._tree(proc)[0])
         while not self.stopped.wait(1.0):
             for name, proc in self.processes.items():
                 with contextlib.suppress(psutil.NoSuchProcess):
-                    self.samples[name].append(
-                        (proc.cpu_percent(None), proc.memory_info().rss / 2**20)
-                    )
+                    now = time.monotonic()
+                    cpu, rss = self._tree(proc)
+                    then, cpu_then = previous.get(name, (now, cpu))
+                    previous[name] = (now, cpu)
+                    if now > then:
+                        share = 100 * (cpu - cpu_then) / (now - then)
+                        self.samples[name].append((now - self.start_time, share, rss))
 
     def summary(self) -> dict:
         out = {}
         for name, rows in self.samples.items():
             if rows:
-                cpu = [c for c, _ in rows]
-                rss = [r for _, r in rows]
+                cpu = [c for _, c, _ in rows]
+                rss = [r for _, _, r in rows]
                 out[name] = {
                     "cpu_percent_mean": round(sum(cpu) / len(cpu), 1),
                     "cpu_percent_max": round(max(cpu), 1),
@@ -117,6 +138,40 @@ class Sampler(threading.Thread):
                     "rss_mb_max": round(max(rss), 1),
                 }
         return out
+
+    def timeline(self, since: float = 0.0) -> list[dict]:
+        """Per 10 s from `since` (seconds after the sampler started): CPU mean and RSS max."""
+        buckets: dict[int, dict[str, list]] = {}
+        for name, rows in self.samples.items():
+            for t, cpu, rss in rows:
+                if t >= since:
+                    buckets.setdefault(int((t - since) // 10), {}).setdefault(name, []).append(
+                        (cpu, rss)
+                    )
+        return [
+            {
+                "t": key * 10,
+                **{
+                    name: {
+                        "cpu": round(sum(c for c, _ in rows) / len(rows), 1),
+                        "rss_mb": round(max(r for _, r in rows), 1),
+                    }
+                    for name, rows in by_name.items()
+                },
+            }
+            for key, by_name in sorted(buckets.items())
+        ]
+
+
+def postgres_server() -> psutil.Process | None:
+    """The local PostgreSQL postmaster (its backends are its children), if it can be seen."""
+    for proc in psutil.process_iter(["name", "ppid"]):
+        with contextlib.suppress(psutil.Error):
+            if proc.info["name"] in {"postgres", "postmaster"}:
+                parent = psutil.Process(proc.info["ppid"])
+                if parent.name() not in {"postgres", "postmaster"}:
+                    return proc
+    return None
 
 
 def main() -> None:
