@@ -7,6 +7,8 @@ from channels.routing import ProtocolTypeRouter
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "celc.settings")
+# The web server borrows PostgreSQL connections from a pool (see settings).
+os.environ.setdefault("CELC_DB_POOL", "1")
 django_asgi_app = get_asgi_application()
 
 from celc import daphne_close_codes  # noqa: E402

@@ -130,7 +130,22 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envbool(
+    "CELC_DB_POOL", False
+):
+    # The web server (celc/asgi.py turns this on) opens a connection for every
+    # request and every browser socket's session lookup, each on a thread of
+    # its own: a pool makes that a borrow instead of a new PostgreSQL backend
+    # (a mass cut's households reconnecting at once would otherwise time out).
+    # Django checks each connection on borrow (conn_health_checks above), so a
+    # restarted PostgreSQL costs a reconnect, not errors.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": envint("CELC_DB_POOL_SIZE", 8),
+        "timeout": 10,
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Daphne, the Celery worker and beat write to one file: WAL lets readers
     # run beside the writer, IMMEDIATE transactions take the write lock up
     # front instead of failing on upgrade, and the timeout waits for it.
