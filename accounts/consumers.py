@@ -1,12 +1,17 @@
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.broadcast import LIVE_GROUP, household_group
+from celc.consumers import NoDatabaseHop
 
 CLOSE_UNAUTHORIZED = 4401
 
 
-class BalanceConsumer(AsyncJsonWebsocketConsumer):
-    """A signed-in household's live feed: joins that household's group only."""
+class BalanceConsumer(NoDatabaseHop, AsyncJsonWebsocketConsumer):
+    """A signed-in household's live feed: joins that household's group only.
+
+    Its handlers never touch the database (the middleware loaded the session and
+    user before the first message), so it skips Channels' per-message hop.
+    """
 
     async def connect(self):
         user = self.scope.get("user")

@@ -1,10 +1,10 @@
 import json
 import time
 
-from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
+from celc.consumers import NoDatabaseHop
 from devices import protocol
 from devices.hub import get_hub
 from devices.protocol import ProtocolError, TokenBucket
@@ -16,7 +16,7 @@ RATE_BURST = 40
 UNAUTHORIZED = ProtocolError("unauthorized", "missing, unknown or revoked device token")
 
 
-class DeviceConsumer(AsyncWebsocketConsumer):
+class DeviceConsumer(NoDatabaseHop, AsyncWebsocketConsumer):
     """/ws/device/: device protocol v1. Thin: parse, hand ticks to the hub, answer."""
 
     # Devices never use the channel layer: no per-connection channel or subscription.
@@ -24,14 +24,6 @@ class DeviceConsumer(AsyncWebsocketConsumer):
     device_id = None
     token_hash = None
     closing = False
-
-    async def dispatch(self, message):
-        # Channels closes stale database connections in a thread before every
-        # message; the device path never touches the ORM per message, so skip it.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
     async def connect(self):
         token = bearer_token(
