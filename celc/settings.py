@@ -269,7 +269,7 @@ CELERY_BEAT_SCHEDULE = {
 DEVICE_HEARTBEAT_SECONDS = envint("CELC_HEARTBEAT_SECONDS", 60)
 DEVICE_MISSED_HEARTBEATS = envint("CELC_MISSED_HEARTBEATS", 3)
 # How often each web process writes the ticks it received, in one transaction.
-DEVICE_FLUSH_SECONDS = float(os.environ.get("CELC_DEVICE_FLUSH_SECONDS", "0.2"))
+DEVICE_FLUSH_SECONDS = float(os.environ.get("CELC_DEVICE_FLUSH_SECONDS", "0.1"))
 
 # Security: on whenever the site is served over HTTPS, which is the default
 # outside DEBUG. Behind a TLS-terminating proxy, set DJANGO_BEHIND_TLS_PROXY.
