@@ -5,12 +5,14 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-faults lint format migrate demo-data clean
+.PHONY: help run test test-faults bench bench-accrual bench-idle lint format migrate demo-data clean
 
 help:
 	@echo "make run     set up .venv, migrate, create demo data, start the whole stack"
 	@echo "make test    run the whole test suite (REDIS_URL and DATABASE_URL are honoured)"
 	@echo "make test-faults  kill every server in turn under a 50-device cut; nothing lost"
+	@echo "make bench   a mass cut on the whole stack: 3,000 devices and their households, 5 min"
+	@echo "             (BENCH_ARGS=\"--devices N --duration S --db sqlite\"); also bench-accrual, bench-idle"
 	@echo "make lint    ruff check and format check"
 	@echo "make clean   remove .venv and var/ (local database, private Redis files)"
 
@@ -37,6 +39,18 @@ test: $(VENV)/.requirements-dev
 
 test-faults: $(VENV)/.requirements-dev
 	$(PY) -m pytest faults $(PYTEST_ARGS)
+
+# Benchmarks (not tests): results in bench/results/, summarised in docs/performance.md.
+BENCH_ARGS ?=
+bench: $(VENV)/.requirements-dev
+	$(PY) -m bench.masscut $(BENCH_ARGS)
+
+bench-accrual: $(VENV)/.requirements-dev
+	$(PY) -m bench.accrual --outages 10000 --runs 3 --shards 2 $(BENCH_ARGS)
+	$(PY) -m bench.accrual --outages 50000 --runs 3 --shards 2 $(BENCH_ARGS)
+
+bench-idle: $(VENV)/.requirements-dev
+	$(PY) -m bench.ticks --devices 10000 --duration 60 --idle $(BENCH_ARGS)
 
 lint: $(VENV)/.requirements-dev
 	$(VENV)/bin/ruff check .
