@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from statistics import median
 
 import psutil
@@ -54,6 +55,47 @@ def accrual_runs(env: dict, since: datetime, until: datetime) -> list[dict]:
         text=True,
     ).stdout
     return json.loads(out)
+
+
+def profile(targets: dict[str, int], after: float, seconds: float, stamp: str, out: dict) -> None:
+    """py-spy samples of each target (collapsed stacks in var/), summarised as top self time."""
+    time.sleep(after)
+    procs = {}
+    for name, pid in targets.items():
+        path = BASE_DIR / "var" / f"profile-{stamp}-{name}.txt"
+        argv = [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "-r",
+            "100",
+        ]
+        procs[name] = (
+            path,
+            subprocess.Popen(
+                [*argv, "-d", str(int(seconds)), "-p", str(pid), "-o", str(path)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ),
+        )
+    for name, (path, proc) in procs.items():
+        proc.wait()
+        out[name] = top_self(path) if path.exists() else []
+
+
+def top_self(path, n: int = 15) -> list[tuple[str, float]]:
+    """The functions with the most samples at the top of the stack, as shares of all samples."""
+    counts: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        leaf = stack.rsplit(";", 1)[-1]
+        counts[leaf] = counts.get(leaf, 0) + int(count)
+        total += int(count)
+    ranked = sorted(counts.items(), key=lambda item: -item[1])[:n]
+    return [(leaf, round(count / max(1, total), 3)) for leaf, count in ranked]
 
 
 def start_stack(stack: Stack, env: dict, web: int, shards: int) -> list[int]:
@@ -97,6 +139,13 @@ def main() -> None:
     parser.add_argument("--web", type=int, default=os.cpu_count() or 1, help="daphne processes")
     parser.add_argument("--shards", type=int, default=os.cpu_count() or 1, help="accrual shards")
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument(
+        "--profile",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="sample daphne-0 and the worker with py-spy for this long, mid-run",
+    )
     args = parser.parse_args()
 
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -154,6 +203,23 @@ def main() -> None:
 
         marker = threading.Thread(target=mark_stored, daemon=True)
         marker.start()
+        profiles: dict[str, list] = {}
+        if args.profile:
+            targets = {"daphne-0": stack.processes["daphne-0"].pid}
+            targets.update(
+                {
+                    f"worker-pool-{n}": child.pid
+                    for n, child in enumerate(
+                        psutil.Process(stack.processes["worker"].pid).children()
+                    )
+                }
+            )
+            profiler = threading.Thread(
+                target=profile,
+                args=(targets, ramp + args.duration / 3, args.profile, stamp, profiles),
+                daemon=True,
+            )
+            profiler.start()
         loadgen.wait()
         sampler.stopped.set()
         marker.join(timeout=30)
@@ -196,6 +262,7 @@ def main() -> None:
             / max(1, load["connected"] + load.get("watching", 0)),
             1,
         ),
+        "profiles_top_self": profiles,
         "timeline": load["timeline"],
         "process_timeline": sampler.timeline(),
     }

@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -46,8 +47,20 @@ def fresh_database(kind: str) -> str:
 
 
 def django_env(database_url: str) -> dict:
+    """The servers' environment: production settings (DEBUG off) on plain loopback HTTP.
+
+    DEBUG on keeps each connection's last 9,000 SQL statements in memory, which
+    shows as growth over a long run (and costs time); production runs with it off.
+    """
     env = os.environ.copy()
-    env.update(DATABASE_URL=database_url, DJANGO_DEBUG="1", DJANGO_LOG_LEVEL="WARNING")
+    env.update(
+        DATABASE_URL=database_url,
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_HTTPS="0",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_LOG_LEVEL="WARNING",
+    )
     return env
 
 
