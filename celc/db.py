@@ -60,3 +60,21 @@ def array_literal(values) -> str:
     quoting, so one `join` does it. Only for ints and Decimals.
     """
     return "{" + ",".join(map(str, values)) + "}"
+
+
+def text_array_literal(values) -> str:
+    """A PostgreSQL array literal of any values as text (None as NULL), for a `%s::type[]`
+    parameter: every element double-quoted with its quotes and backslashes escaped, so
+    PostgreSQL parses it as the element type. One pass in Python instead of psycopg's
+    per-element dumpers (a tenth of a web process's busy time at 1,000 devices).
+    """
+    return (
+        "{"
+        + ",".join(
+            "NULL"
+            if value is None
+            else '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for value in values
+        )
+        + "}"
+    )

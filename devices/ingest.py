@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 
+from celc.db import text_array_literal
 from devices.models import Device, Outage, WitnessedInterval
 from devices.outages import DeviceState, OutageRecord, apply_ticks
 from devices.protocol import Tick
@@ -176,7 +177,7 @@ def bulk_update(table: str, columns: list[tuple[str, str]], rows: list[tuple]) -
         cursor.execute(
             f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) "
             f"AS v(id, {', '.join(names)}) WHERE t.id = v.id",
-            [list(column) for column in zip(*rows, strict=True)],
+            [text_array_literal(column) for column in zip(*rows, strict=True)],
         )
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from celc.db import array_literal
+from celc.db import array_literal, text_array_literal
 from devices.models import Area
 
 
@@ -45,3 +45,26 @@ def test_any_lookup_with_many_ids_finds_exactly_those():
     found = set(Area.objects.filter(pk__any=wanted).values_list("pk", flat=True))
     assert found == {areas[0].pk, areas[3].pk}
     assert not Area.objects.filter(pk__any=[]).exists()
+
+
+@pytest.mark.django_db
+def test_text_array_literal_round_trips_awkward_values_through_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL arrays")
+    texts = ["plain", 'with "quotes"', "back\\slash", "{braces},commas", "", None, "NULL", " sp "]
+    at = datetime(2026, 11, 28, 4, 0, 0, 123456, tzinfo=UTC)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::text[], %s::timestamptz[], %s::numeric[], %s::bigint[]",
+            [
+                text_array_literal(texts),
+                text_array_literal([at, None]),
+                text_array_literal([Decimal("1.000001"), Decimal("1E+1")]),
+                text_array_literal([1, 2**40]),
+            ],
+        )
+        got_texts, got_times, got_numbers, got_ints = cursor.fetchone()
+    assert got_texts == texts  # "NULL" the text stays text; None is NULL
+    assert got_times == [at, None]
+    assert got_numbers == [Decimal("1.000001"), Decimal("10")]
+    assert got_ints == [1, 2**40]
