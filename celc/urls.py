@@ -13,5 +13,6 @@ urlpatterns = [
     path("dashboard/", account_views.dashboard, name="dashboard"),
     path("api/me/summary", account_views.api_summary, name="api-summary"),
     path("", include("devices.urls")),
+    path("board/", include("payouts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,12 +1,16 @@
+import csv
+import io
 import threading
 import time
+from datetime import date, timedelta
 
-from django.http import JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from devices import protocol
+from celc.spreadsheet import safe_cell
+from devices import areas, protocol
 from devices.consumers import RATE_BURST, RATE_PER_SECOND
 from devices.ingest import store_ticks
 from devices.protocol import ProtocolError, TokenBucket
@@ -64,3 +68,39 @@ def device_ticks(request):
     if device.pk not in acks:  # revoked meanwhile
         return _error(401, ProtocolError("unauthorized", "device revoked"))
     return JsonResponse({"ack": acks[device.pk]})
+
+
+OPEN_DATA_DEFAULT_DAYS = 30
+OPEN_DATA_MAX_DAYS = 366
+
+
+def open_data_outages(request):
+    """Public CSV: interruptions per area and day, no household identity (`?from=&to=`)."""
+
+    def refuse(reason: str) -> HttpResponse:
+        return HttpResponseBadRequest(reason + "\n", content_type="text/plain; charset=utf-8")
+
+    try:
+        to, since = request.GET.get("to"), request.GET.get("from")
+        last = date.fromisoformat(to) if to else timezone.localdate()
+        first = (
+            date.fromisoformat(since)
+            if since
+            else last - timedelta(days=OPEN_DATA_DEFAULT_DAYS - 1)
+        )
+    except ValueError:
+        return refuse("from and to are dates as YYYY-MM-DD.")
+    if first > last:
+        return refuse("from is after to.")
+    if (last - first).days >= OPEN_DATA_MAX_DAYS:
+        return refuse(f"At most {OPEN_DATA_MAX_DAYS} days at a time.")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(areas.OPEN_DATA_COLUMNS)
+    for row in areas.open_data(first, last):
+        writer.writerow([safe_cell(str(cell)) for cell in row])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="outages-by-area-{first.isoformat()}-{last.isoformat()}.csv"'
+    )
+    return response

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
+from celc.spreadsheet import safe_cell
 from devices.models import Outage
 from payouts.accrual import add_to_balances
 from payouts.compensation import MONTH_ZONE
@@ -253,17 +254,12 @@ def export_csv(payouts) -> str:
             [
                 p.pk,
                 h.username,
-                _cell(h.get_full_name()),
-                _cell(h.email),
+                safe_cell(h.get_full_name()),
+                safe_cell(h.email),
                 h.payout_method,
-                _cell(h.payout_account),
+                safe_cell(h.payout_account),
                 f"{p.amount:.2f}",
                 p.period.isoformat(),
             ]
         )
     return out.getvalue()
-
-
-def _cell(text: str) -> str:
-    """No spreadsheet formulas from what households typed (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

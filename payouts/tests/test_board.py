@@ -1,0 +1,112 @@
+"""The board's view: who may see it, what is out now and what it costs, indices and their CSV."""
+
+import csv
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.summary import household_summary
+from devices.ingest import store_ticks
+from devices.protocol import Tick
+from devices.tests.test_open_data import cut as cut_at_t0
+from payouts import accrual, board, payments
+from payouts.models import LedgerEntry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def carol(django_user_model):
+    return django_user_model.objects.create_user("carol", password="carol-password-1")
+
+
+def cut_until_now(device, seconds: int) -> None:
+    """Off ticks for the last `seconds`, still off."""
+    now = timezone.now()
+    ticks = [
+        Tick(seq=i + 1, ts=now - timedelta(seconds=seconds - i), power="off")
+        for i in range(seconds + 1)
+    ]
+    store_ticks({device.pk: ticks}, received_at=now)
+
+
+def test_only_board_staff_see_it(client, alice, board_staff):
+    url = reverse("board:board")
+    assert client.get(url).status_code == 302  # signed out: to the sign-in page
+    client.force_login(alice)
+    assert client.get(url).status_code == 403
+    assert client.get(reverse("board:indices-csv")).status_code == 403
+    client.force_login(board_staff)
+    assert client.get(url).status_code == 200
+
+
+def test_an_area_out_now_shows_its_devices_since_and_what_it_costs(
+    client, alice, bob, carol, board_staff, register_device
+):
+    alice_meter, _ = register_device(alice, area_code="TN-CHN-042")
+    register_device(bob, area_code="TN-CHN-042")
+    register_device(carol, area_code="DL-SKT-007")
+    cut_until_now(alice_meter, 600)
+    accrual.accrue()
+    now = timezone.now()
+
+    (out,) = board.areas_out(now)
+
+    assert out["code"] == "TN-CHN-042"
+    assert (out["off"], out["devices"]) == (1, 2)
+    assert out["since"] == alice_meter.outages.get().started_at
+    # What the board pays for the area now is what alice's dashboard says she earns now.
+    assert out["rate_per_second"] == Decimal(household_summary(alice, now)["rate_per_second"])
+    assert out["rate_per_second"] > 0
+
+    (row,) = board.compensation_by_area(now)
+    posted = sum(LedgerEntry.objects.values_list("amount", flat=True), Decimal(0))
+    assert (row["code"], row["month"], row["today"]) == (
+        "TN-CHN-042",
+        posted.quantize(Decimal("0.01")),
+        posted.quantize(Decimal("0.01")),
+    )
+
+    client.force_login(board_staff)
+    page = client.get(reverse("board:board")).content.decode()
+    assert 'data-area="TN-CHN-042"' in page and "1 of 2" in page
+
+
+def test_pending_payouts_are_counted_and_summed(alice, register_device):
+    meter, _ = register_device(alice)
+    cut_until_now(meter, 3600)
+    accrual.accrue()
+    (payout,) = payments.create_payouts(at_least=Decimal("0.01"))
+
+    pending = board.pending_payouts()
+
+    assert pending["awaiting"]["count"] == 1
+    assert pending["awaiting"]["amount"] == payout.amount.quantize(Decimal("0.01"))
+    assert pending["approved"]["count"] == 0
+
+
+def test_the_indices_csv_for_a_worked_month(
+    client, alice, bob, carol, board_staff, register_device
+):
+    alice_meter, _ = register_device(alice, area_code="TN-CHN-042")
+    bob_meter, _ = register_device(bob, area_code="TN-CHN-042")
+    carol_meter, _ = register_device(carol, area_code="DL-SKT-007")
+    cut_at_t0(alice_meter, 0, 600)  # 27 Nov: 10 min, sustained
+    cut_at_t0(bob_meter, 300, 120)  # 2 min, momentary
+    cut_at_t0(carol_meter, 86_400, 240)  # 28 Nov: 4 min, momentary
+    client.force_login(board_staff)
+
+    response = client.get(reverse("board:indices-csv"), {"month": "2026-11"})
+
+    header, *rows = csv.reader(io.StringIO(response.content.decode()))
+    assert header[6:] == ["saidi_minutes", "saifi", "caidi_minutes", "maifi"]
+    by_area = {row[1]: row[3:] for row in rows}
+    # Chennai: 2 households; alice 10 sustained minutes, bob one momentary.
+    assert by_area["TN-CHN-042"] == ["2", "1", "1", "5.0000", "0.5000", "10.0000", "0.5000"]
+    # Delhi: carol alone, one momentary; no sustained interruption, so no CAIDI.
+    assert by_area["DL-SKT-007"] == ["1", "0", "1", "0.0000", "0.0000", "", "1.0000"]
+    assert client.get(reverse("board:board"), {"month": "November"}).status_code == 400

@@ -1,0 +1,83 @@
+"""The board's pages: thin; the numbers come from payouts/board.py and devices/areas.py."""
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.utils import timezone
+
+from celc.spreadsheet import safe_cell
+from devices import areas
+from payouts import board
+
+BOARD_PERMISSION = "payouts.view_payout"
+
+
+def _board_staff(request) -> None:
+    if not (request.user.is_staff and request.user.has_perm(BOARD_PERMISSION)):
+        raise PermissionDenied("The board's view is for electricity-board staff.")
+
+
+def _month(request) -> date | None:
+    """`?month=YYYY-MM`, this month (India time) when absent; None when malformed."""
+    text = request.GET.get("month")
+    if not text:
+        return timezone.localdate().replace(day=1)
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError:
+        return None
+
+
+@login_required
+def board_view(request):
+    _board_staff(request)
+    month = _month(request)
+    if month is None:
+        return HttpResponseBadRequest("month is YYYY-MM.\n", content_type="text/plain")
+    now = timezone.now()
+    by_area = areas.area_indices(month, now)
+    top = max((item.indices.saidi or Decimal(0) for item in by_area), default=Decimal(0))
+    chart = [
+        {
+            "code": item.code,
+            "saidi": item.indices.saidi,
+            "percent": int(item.indices.saidi / top * 100) if top and item.indices.saidi else 0,
+        }
+        for item in by_area
+    ]
+    out = board.areas_out(now)
+    return render(
+        request,
+        "payouts/board.html",
+        {
+            "now": now,
+            "month": month,
+            "areas_out": out,
+            "paying_now": sum((a["rate_per_second"] for a in out), Decimal(0)),
+            "compensation": board.compensation_by_area(now),
+            "pending": board.pending_payouts(),
+            "indices": by_area,
+            "chart": chart,
+        },
+    )
+
+
+@login_required
+def indices_csv(request):
+    _board_staff(request)
+    month = _month(request)
+    if month is None:
+        return HttpResponseBadRequest("month is YYYY-MM.\n", content_type="text/plain")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in board.indices_csv_rows(month):
+        writer.writerow([safe_cell(cell) for cell in row])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="reliability-{month:%Y-%m}.csv"'
+    return response
