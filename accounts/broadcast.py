@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 # Every dashboard also listens here: a heartbeat through the channel layer tells
 # the page that the live path (Redis included) works even when nothing changes.
 LIVE_GROUP = "live"
+# Open /board/ pages (board staff only) listen here for the areas out now.
+BOARD_GROUP = "board"
 
 
 def household_group(household_id: int) -> str:
@@ -34,6 +36,16 @@ def send_heartbeat(at: str) -> None:
         )
     except (redis.RedisError, OSError) as error:
         log.warning("heartbeat not sent: %s", error)
+
+
+def send_board_update(payload: dict) -> None:
+    """The areas out now to every open board page (one PUBLISH whatever their number)."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            BOARD_GROUP, {"type": "board.update", "payload": payload}
+        )
+    except (redis.RedisError, OSError) as error:
+        log.warning("board update not sent: %s", error)
 
 
 def send_household_updates(payloads: dict[int, dict]) -> int:

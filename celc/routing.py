@@ -13,9 +13,12 @@ from django.urls import re_path
 
 import accounts.routing
 import devices.routing
+import payouts.routing
 
 browser_websockets = AllowedHostsOriginValidator(
-    AuthMiddlewareStack(URLRouter(accounts.routing.websocket_urlpatterns))
+    AuthMiddlewareStack(
+        URLRouter([*accounts.routing.websocket_urlpatterns, *payouts.routing.websocket_urlpatterns])
+    )
 )
 
 websocket_application = URLRouter(

@@ -235,6 +235,8 @@ except ValueError:
 # Dashboards hear from the server at least this often (seconds); a page that
 # hears nothing for 2.5 times as long says it is not live.
 LIVE_HEARTBEAT_SECONDS = envint("CELC_LIVE_HEARTBEAT_SECONDS", 10)
+# Open /board/ pages get the areas out now this often (seconds).
+BOARD_LIVE_SECONDS = envint("CELC_BOARD_LIVE_SECONDS", 2)
 CELERY_BEAT_SCHEDULE = {
     **{
         f"accrue-every-second-{shard}-of-{ACCRUAL_SHARDS}": {
@@ -251,6 +253,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "devices.tasks.mark_lost_contact",
         "schedule": 10.0,
         "options": {"expires": 9.0},
+    },
+    "board-live": {
+        "task": "payouts.tasks.board_update",
+        "schedule": float(BOARD_LIVE_SECONDS),
+        "options": {"expires": BOARD_LIVE_SECONDS * 0.9},
     },
     "dashboards-heartbeat": {
         "task": "accounts.tasks.live_heartbeat",

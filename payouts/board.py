@@ -19,6 +19,8 @@ from payouts.accrual import RunResult, current_policies, device_states, facts_fo
 from payouts.compensation import MONTH_ZONE, household_owed, month_start, still_growing
 from payouts.models import EntryKind, LedgerEntry, Payout, PayoutState
 
+# Who sees the board's view (page, CSV and live socket): staff holding it (board staff do).
+PERMISSION = "payouts.view_payout"
 COMPENSATION = [EntryKind.ACCRUAL, EntryKind.ADJUSTMENT]
 CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")
@@ -81,6 +83,27 @@ def areas_out(now: datetime) -> list[dict]:
         }
         for row in out
     ]
+
+
+def live_payload(now: datetime) -> dict:
+    """What /board/'s "Out now" shows, JSON-ready: sent to open board pages as it changes."""
+    out = areas_out(now)
+    return {
+        "type": "areas",
+        "at": now.isoformat(),
+        "paying_now": f"{sum((a['rate_per_second'] for a in out), Decimal(0)):.6f}",
+        "areas": [
+            {
+                "code": a["code"],
+                "name": a["name"],
+                "off": a["off"],
+                "devices": a["devices"],
+                "since": a["since"].isoformat(),
+                "rate_per_second": f"{a['rate_per_second']:.6f}",
+            }
+            for a in out
+        ],
+    }
 
 
 def compensation_by_area(now: datetime) -> list[dict]:

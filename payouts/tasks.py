@@ -1,8 +1,8 @@
 from celery import shared_task
 from django.utils import timezone
 
-from accounts.broadcast import send_household_updates
-from payouts import accrual, payments
+from accounts.broadcast import send_board_update, send_household_updates
+from payouts import accrual, board, payments
 
 
 @shared_task
@@ -21,3 +21,11 @@ def make_payouts() -> dict:
     """Beat runs this daily: every balance of at least the minimum becomes a payout for review."""
     created = payments.create_payouts()
     return {"payouts": len(created), "amount": str(sum((p.amount for p in created), 0))}
+
+
+@shared_task
+def board_update() -> int:
+    """Beat runs this every CELC_BOARD_LIVE_SECONDS: open board pages see the areas out now."""
+    payload = board.live_payload(timezone.now())
+    send_board_update(payload)
+    return len(payload["areas"])

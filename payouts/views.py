@@ -15,11 +15,9 @@ from celc.spreadsheet import safe_cell
 from devices import areas
 from payouts import board
 
-BOARD_PERMISSION = "payouts.view_payout"
-
 
 def _board_staff(request) -> None:
-    if not (request.user.is_staff and request.user.has_perm(BOARD_PERMISSION)):
+    if not (request.user.is_staff and request.user.has_perm(board.PERMISSION)):
         raise PermissionDenied("The board's view is for electricity-board staff.")
 
 
