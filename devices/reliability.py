@@ -148,12 +148,15 @@ def corroboration(
     on_reports: Iterable[OnReport],
     devices_in_area: int,
     k: int = 2,
+    tolerance: timedelta = timedelta(seconds=60),
 ) -> str:
     """What the rest of the outage's area says about it.
 
     - `single device`: the area has one device; nothing can corroborate it.
     - `contradicted`: another device of the area reported power on while this
-      one was off (this wins over corroboration: the board should look).
+      one was off, more than `tolerance` from either end (supply does not come
+      back to every house in the same second); this wins over corroboration:
+      the board should look.
     - `corroborated`: at least `k` devices of the area (this one included) were
       off over time overlapping this outage.
     - `uncorroborated`: otherwise.
@@ -164,7 +167,7 @@ def corroboration(
         if (
             report.area == outage.area
             and report.device != outage.device
-            and outage.start <= report.at <= outage.end
+            and outage.start + tolerance <= report.at <= outage.end - tolerance
         ):
             return CONTRADICTED
     off_together = {outage.device} | {

@@ -47,7 +47,10 @@ class PolicyAdmin(admin.ModelAdmin):
         ("Compounding", {"fields": ["multiplier", "escalation"]}),
         ("Tiers", {"fields": ["tiers"]}),
         ("Both", {"fields": ["grace_seconds", "cap_per_outage", "cap_per_month"]}),
-        ("Evidence rules", {"fields": ["max_gap_seconds", "silence_timeout_seconds"]}),
+        (
+            "Evidence rules",
+            {"fields": ["max_gap_seconds", "silence_timeout_seconds", "corroboration_devices"]},
+        ),
         ("Record", {"fields": ["created_at", "created_by"]}),
     ]
     change_list_template = "admin/payouts/policy/change_list.html"

@@ -57,6 +57,12 @@ class Policy(models.Model):
     silence_timeout_seconds = models.PositiveIntegerField(
         default=300, help_text="then: lost contact"
     )
+    corroboration_devices = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(2)],
+        help_text="an outage is corroborated when this many devices of its area "
+        "(itself included) were off over overlapping time",
+    )
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(

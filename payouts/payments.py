@@ -24,7 +24,9 @@ from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from celc.spreadsheet import safe_cell
+from devices import areas
 from devices.models import Outage
+from devices.reliability import OnReport, Span, corroboration
 from payouts.accrual import add_to_balances
 from payouts.compensation import MONTH_ZONE
 from payouts.models import (
@@ -195,6 +197,7 @@ def evidence(payout: Payout) -> dict:
         .order_by("started_at")
     )
     policies = list(Policy.objects.order_by("effective_from"))
+    devices = areas.devices_per_area()
     rows = []
     for outage in outages:
         end = outage.ended_at or outage.last_tick_at
@@ -214,12 +217,16 @@ def evidence(payout: Payout) -> dict:
             .select_related("device")
             .order_by("started_at")[:20]
         )
+        k = applied[-1].corroboration_devices if applied else DEFAULT_CORROBORATION_DEVICES
         rows.append(
             {
                 "outage": outage,
                 "amount": amounts[outage.pk],
                 "policies": applied,
                 "neighbours": neighbours,
+                "corroboration": area_verdict(
+                    outage, end, k, devices.get(outage.device.area.code, 1)
+                ),
             }
         )
     paid_for = sum(amounts.values(), Decimal(0))
@@ -231,6 +238,29 @@ def evidence(payout: Payout) -> dict:
         "carried": payout.amount - paid_for,
         "transitions": list(payout.transitions.select_related("by")),
     }
+
+
+DEFAULT_CORROBORATION_DEVICES = 2
+
+
+def area_verdict(outage: Outage, end, k: int, devices_in_area: int) -> str:
+    """What the outage's area says about it (devices/reliability.py: corroboration).
+
+    Power-on evidence from other devices is what is stored of it: the `on` tick
+    that ended each of their outages.
+    """
+    area = outage.device.area.code
+    span = Span(outage.device_id, outage.device.household_id, area, outage.started_at, end)
+    others = [s for s in areas.spans_between(outage.started_at, end) if s.area == area]
+    on_reports = [
+        OnReport(device, area, ended)
+        for device, ended in Outage.objects.filter(
+            device__area__code=area, ended_at__gte=outage.started_at, ended_at__lte=end
+        )
+        .exclude(device_id=outage.device_id)
+        .values_list("device_id", "ended_at")
+    ]
+    return corroboration(span, others, on_reports, devices_in_area, k)
 
 
 CSV_HEADER = ["payout_id", "household", "name", "email", "method", "account", "amount", "period"]

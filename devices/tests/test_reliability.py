@@ -16,8 +16,8 @@ from devices.reliability import (
 )
 
 
-def t(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
+def t(day: int, hour: int, minute: int = 0, second: int = 0, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, minute, second, tzinfo=UTC)
 
 
 NOVEMBER = (t(1, 0), t(1, 0, month=12))
@@ -108,3 +108,12 @@ def test_a_device_cannot_contradict_itself_nor_another_area():
 
 def test_a_single_device_area_cannot_corroborate_and_says_so():
     assert corroboration(B_OFF, [B_OFF], [], devices_in_area=1) == SINGLE_DEVICE
+
+
+def test_power_back_a_little_earlier_next_door_is_no_contradiction():
+    outage = A_OFF["d1 morning"]  # 10:00 to 11:00
+    restored_early = [OnReport(2, "A", t(3, 10, 59, 30))]  # 30 s before device 1's end
+    restored_mid = [OnReport(2, "A", t(3, 10, 58))]  # 2 minutes before
+
+    assert corroboration(outage, [outage], restored_early, devices_in_area=4) == UNCORROBORATED
+    assert corroboration(outage, [outage], restored_mid, devices_in_area=4) == CONTRADICTED

@@ -126,3 +126,31 @@ def test_review_needs_a_csrf_token(board_staff, payout):
 
     assert response.status_code == 403
     assert Payout.objects.get(pk=payout.pk).state == "awaiting"
+
+
+def test_the_evidence_says_what_the_area_says(client, board_staff, alice, bob, register_device):
+    """Alice (TN-CHN-042) with a neighbour off the same hour: corroborated. Bob alone in
+    DL-SKT-007: cannot corroborate. Carol (TN-CHN-042) off for an hour during which the
+    neighbour's power came back (its on tick at 9,600 s): contradicted, though the two
+    were off together for a while."""
+    carol = type(alice).objects.create_user("carol", password="carol-password-1")
+    cut(register_device(alice)[0], 0, 3600)
+    cut(register_device(bob, area_code="DL-SKT-007")[0], 0, 3600)
+    neighbour = register_device(bob, name="Bob's second", area_code="TN-CHN-042")[0]
+    cut(neighbour, 10, 3590, seq0=500)  # off with alice, back on with her
+    cut(register_device(carol)[0], 7200, 3600)  # 7,200 to 10,800
+    cut(neighbour, 9000, 600, seq0=5000)  # the neighbour off 9,000 to 9,600, then on
+    accrual.accrue(now=at(11_000))
+    made = {p.household.username: p for p in payments.create_payouts(now=at(12_000))}
+    client.force_login(board_staff)
+
+    def verdicts(name):
+        page = client.get(f"/admin/payouts/payout/{made[name].pk}/change/")
+        return [row["corroboration"] for row in page.context["evidence"]["outages"]], page
+
+    assert verdicts("alice")[0] == ["corroborated"]
+    (bobs, page) = verdicts("bob")
+    # DL-SKT-007 alone; the neighbour's two outages each overlap another device's.
+    assert sorted(bobs) == ["corroborated", "corroborated", "single device"]
+    assert b"cannot corroborate" in page.content
+    assert verdicts("carol")[0] == ["contradicted"]
