@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.roles import BOARD_STAFF_GROUP, BOARD_STAFF_PERMISSIONS
@@ -47,6 +48,7 @@ def test_board_staff_add_a_version_from_the_delhi_preset(client, board_staff):
             "cap_per_month": "3000",
             "max_gap_seconds": "120",
             "silence_timeout_seconds": "300",
+            "corroboration_devices": "2",
             "note": "",
         },
     )
@@ -76,6 +78,7 @@ def test_a_version_cannot_start_in_the_past(client, board_staff):
             "cap_per_month": "3000",
             "max_gap_seconds": "120",
             "silence_timeout_seconds": "300",
+            "corroboration_devices": "2",
         },
     )
 
@@ -109,3 +112,15 @@ def test_board_staff_can_read_the_ledger_but_not_write_it(client, board_staff):
 
     assert client.get("/admin/payouts/ledgerentry/").status_code == 200
     assert client.get("/admin/payouts/ledgerentry/add/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_corroboration_needs_at_least_two_devices():
+    version = Policy(name="One is enough?", effective_from=timezone.now() + timedelta(days=1))
+    version.corroboration_devices = 1
+
+    with pytest.raises(ValidationError) as refused:
+        version.full_clean()
+
+    assert "corroboration_devices" in refused.value.message_dict
+    assert Policy.objects.get().corroboration_devices == 2  # the version in force: the default
