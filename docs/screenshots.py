@@ -1,10 +1,12 @@
-"""Screenshots of the dashboard for README.md and docs/, taken with Debian's Chromium.
+"""Screenshots of the dashboard and the board for README.md and docs/, with Debian's Chromium.
 
 Start the stack first (`make run`), then:
 
     .venv/bin/python docs/screenshots.py [--url http://localhost:8000] [--user alice]
+    .venv/bin/python docs/screenshots.py --user board
 
-Writes docs/img/dashboard-desktop.png and docs/img/dashboard-phone.png.
+Writes docs/img/dashboard-{desktop,phone}.png, or for board staff
+docs/img/board-{desktop,phone}.png (taken while an area is out).
 """
 
 import argparse
@@ -35,6 +37,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     password = {user: password for user, password, _ in DEMO_USERS}[args.user]
+    board = args.user == "board"
+    shot = "board" if board else "dashboard"
     OUT.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = launch(playwright)
@@ -46,15 +50,18 @@ def main() -> None:
             page.get_by_label("Password").fill(password)
             page.get_by_role("button", name="Sign in").click()
             page.wait_for_url("**/dashboard/")
+            if board:
+                page.goto(f"{args.url}/board/")
             if args.wait_for_cut:
                 page.wait_for_selector(
-                    '.balance-card[data-cut="1"]', timeout=args.wait_for_cut * 1000
+                    "#areas-out-rows tr" if board else '.balance-card[data-cut="1"]',
+                    timeout=args.wait_for_cut * 1000,
                 )
             page.wait_for_timeout(1500)  # let the live connection settle
-            page.screenshot(path=OUT / f"dashboard-{name}.png", full_page=True)
+            page.screenshot(path=OUT / f"{shot}-{name}.png", full_page=True)
             context.close()
         browser.close()
-    print(f"Wrote {', '.join(f'docs/img/dashboard-{name}.png' for name in SIZES)}")
+    print(f"Wrote {', '.join(f'docs/img/{shot}-{name}.png' for name in SIZES)}")
 
 
 if __name__ == "__main__":
