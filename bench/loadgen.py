@@ -57,6 +57,19 @@ class Stats:
         return self.timeline[int((now - self.start) // 10)]
 
 
+def _connect(url: str, headers: dict):
+    """A client socket as a benchmark wants it: no compression, pings or queue limits."""
+    return connect(
+        url,
+        additional_headers=headers,
+        compression=None,
+        proxy=None,
+        open_timeout=30,
+        ping_interval=None,
+        max_queue=None,
+    )
+
+
 async def device(
     token: str,
     url: str,
@@ -70,15 +83,7 @@ async def device(
 ) -> None:
     pending: dict[int, float] = {}
     try:
-        async with connect(
-            url,
-            additional_headers={"Authorization": f"Bearer {token}"},
-            compression=None,
-            proxy=None,
-            open_timeout=30,
-            ping_interval=None,
-            max_queue=None,
-        ) as ws:
+        async with _connect(url, {"Authorization": f"Bearer {token}"}) as ws:
             stats.connected += 1
 
             async def receive():
@@ -130,14 +135,8 @@ async def watcher(
     """
     for attempt in range(5):
         try:
-            async with connect(
-                url,
-                additional_headers={"Cookie": f"sessionid={session_key}", "Origin": origin},
-                compression=None,
-                proxy=None,
-                open_timeout=30,
-                ping_interval=None,
-                max_queue=None,
+            async with _connect(
+                url, {"Cookie": f"sessionid={session_key}", "Origin": origin}
             ) as ws:
                 stats.watching += 1
                 ready.set()

@@ -38,6 +38,7 @@ from bench.ticks import (
     fresh_database,
     manage,
     postgres_server,
+    register_query,
     ticks_stored,
 )
 from celc.stack import Stack, daphne_argv, free_port, redis_argv, wait_for_port
@@ -46,15 +47,7 @@ RAMP_PER_SECOND = 250  # device connections opened per second (bench.loadgen's d
 
 
 def accrual_runs(env: dict, since: datetime, until: datetime) -> list[dict]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.register", "--runs", since.isoformat(), until.isoformat()],
-        cwd=BASE_DIR,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(out)
+    return json.loads(register_query(env, "--runs", since.isoformat(), until.isoformat()))
 
 
 def profile(targets: dict[str, int], after: float, seconds: float, stamp: str, out: dict) -> None:

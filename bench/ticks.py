@@ -85,16 +85,20 @@ def register_devices(env: dict, n: int, path: Path) -> None:
     )
 
 
-def ticks_stored(env: dict, what: str = "--stored") -> int:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.register", what],
+def register_query(env: dict, *args: str) -> str:
+    """What `python -m bench.register ARGS` prints, against the benchmark database."""
+    return subprocess.run(
+        [sys.executable, "-m", "bench.register", *args],
         cwd=BASE_DIR,
         env=env,
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    return int(out.strip())
+
+
+def ticks_stored(env: dict, what: str = "--stored") -> int:
+    return int(register_query(env, what).strip())
 
 
 class Sampler(threading.Thread):

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 
 import pytest
 
@@ -109,3 +110,36 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             yellow=True,
             bold=True,
         )
+
+
+class Beat(threading.Thread):
+    """What Celery beat and a worker do, in the test process: `tasks` called every second."""
+
+    def __init__(self, *tasks):
+        super().__init__(daemon=True)
+        self.tasks = tasks
+        self.stopping = threading.Event()
+
+    def run(self):
+        from django.db import connection
+
+        try:
+            while not self.stopping.wait(1):
+                for task in self.tasks:
+                    task()
+        finally:
+            connection.close()
+
+    def stop(self):
+        self.stopping.set()
+        self.join(timeout=30)
+
+
+def session_cookie(user) -> str:
+    """`sessionid=...` of a signed-in session of `user`, as a browser would send it."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"

@@ -6,8 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -21,23 +21,21 @@ def _board_staff(request) -> None:
         raise PermissionDenied("The board's view is for electricity-board staff.")
 
 
-def _month(request) -> date | None:
-    """`?month=YYYY-MM`, this month (India time) when absent; None when malformed."""
+def _month(request) -> date:
+    """`?month=YYYY-MM`, this month (India time) when absent; a 400 when malformed."""
     text = request.GET.get("month")
     if not text:
         return timezone.localdate().replace(day=1)
     try:
         return date.fromisoformat(f"{text}-01")
     except ValueError:
-        return None
+        raise BadRequest("month is YYYY-MM.") from None
 
 
 @login_required
 def board_view(request):
     _board_staff(request)
     month = _month(request)
-    if month is None:
-        return HttpResponseBadRequest("month is YYYY-MM.\n", content_type="text/plain")
     now = timezone.now()
     by_area = areas.area_indices(month, now)
     top = max((item.indices.saidi or Decimal(0) for item in by_area), default=Decimal(0))
@@ -70,8 +68,6 @@ def board_view(request):
 def indices_csv(request):
     _board_staff(request)
     month = _month(request)
-    if month is None:
-        return HttpResponseBadRequest("month is YYYY-MM.\n", content_type="text/plain")
     out = io.StringIO()
     writer = csv.writer(out)
     for row in board.indices_csv_rows(month):

@@ -2,44 +2,24 @@
 
 import subprocess
 import sys
-import threading
 import time
 from decimal import ROUND_DOWN, Decimal
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
 from playwright.sync_api import expect
 
 from celc.stack import BASE_DIR
+from celc.testing import Beat
 from payouts.tasks import accrue_and_broadcast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-class Beat(threading.Thread):
-    """What Celery beat and a worker do: the accrual run and its broadcasts, every second."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.stopping = threading.Event()
-
-    def run(self):
-        try:
-            while not self.stopping.wait(1):
-                accrue_and_broadcast()
-        finally:
-            connection.close()
-
-    def stop(self):
-        self.stopping.set()
-        self.join(timeout=30)
-
-
 @pytest.fixture
 def beat():
-    thread = Beat()
+    thread = Beat(accrue_and_broadcast)
     thread.start()
     yield thread
     thread.stop()

@@ -17,11 +17,10 @@ import sys
 from datetime import datetime
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from websockets.asyncio.client import connect
 
 from celc.stack import BASE_DIR, daphne_argv, free_port, redis_argv, wait_for_port
+from celc.testing import session_cookie
 from faults.test_faults import Fleet, ledger_matches_closed_form, until
 from payouts.models import AccrualRun
 
@@ -82,12 +81,6 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
 async def watch(url: str, cookie: str, seen: list[dict], enough) -> None:

@@ -2,34 +2,17 @@
 
 import subprocess
 import sys
-import threading
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
 from playwright.sync_api import expect
 
 from celc.stack import BASE_DIR
+from celc.testing import Beat
 from payouts.tasks import accrue_and_broadcast, board_update
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-class Beat(threading.Thread):
-    """What Celery beat and a worker do for the board: accrual and board updates, every second."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.stopping = threading.Event()
-
-    def run(self):
-        try:
-            while not self.stopping.wait(1):
-                accrue_and_broadcast()
-                board_update()
-        finally:
-            connection.close()
 
 
 @pytest.fixture
@@ -63,7 +46,7 @@ def test_board_staff_see_an_area_go_out_and_come_back_live(page, daphne, board_s
             }
         ]
     )
-    beat = Beat()
+    beat = Beat(accrue_and_broadcast, board_update)
     beat.start()
     try:
         page.goto(f"{daphne.http}/board/")
@@ -80,6 +63,5 @@ def test_board_staff_see_an_area_go_out_and_come_back_live(page, daphne, board_s
         # ... and it comes back on again by itself.
         expect(page.locator("#all-on")).to_be_visible(timeout=40_000)
     finally:
-        beat.stopping.set()
-        beat.join(timeout=30)
+        beat.stop()
     assert refused == []

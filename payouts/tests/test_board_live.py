@@ -7,12 +7,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
 from accounts.broadcast import send_board_update
 from celc.asgi import application
+from celc.testing import session_cookie
 from devices.ingest import store_ticks
 from devices.protocol import Tick
 from payouts import board
@@ -21,11 +20,7 @@ from payouts.tasks import board_update
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@database_sync_to_async
-def cookie_for(user):
-    client = Client()
-    client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+cookie_for = database_sync_to_async(session_cookie)
 
 
 async def open_board(cookie=None):
