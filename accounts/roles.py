@@ -3,13 +3,17 @@
 BOARD_STAFF_GROUP = "Board staff"
 
 # What board staff may do: read households, devices, outages and the ledger;
-# add policy versions (and change those not yet in force); review payouts.
+# add policy versions (and change those not yet in force); review payouts;
+# announce planned cuts and exemptions (and change those not yet started).
 # They delete nothing.
 BOARD_STAFF_PERMISSIONS = [
     ("accounts", "view_user"),
     ("devices", "view_area"),
     ("devices", "view_device"),
     ("devices", "view_outage"),
+    ("devices", "view_plannedcut"),
+    ("devices", "add_plannedcut"),
+    ("devices", "change_plannedcut"),
     ("payouts", "view_ledgerentry"),
     ("payouts", "view_accrualrun"),
     ("payouts", "view_policy"),

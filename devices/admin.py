@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from celc.admin import ReadOnlyAdmin
 from devices import services, tokens
-from devices.models import Area, Device, Outage, WitnessedInterval
+from devices.models import Area, Device, Outage, PlannedCut, WitnessedInterval
 
 
 @admin.register(Area)
@@ -15,6 +15,45 @@ class AreaAdmin(admin.ModelAdmin):
     @admin.display(description="devices")
     def device_count(self, area):
         return area.devices.count()
+
+
+@admin.register(PlannedCut)
+class PlannedCutAdmin(admin.ModelAdmin):
+    """Board staff announce planned cuts and exemptions; once started, they stand as announced."""
+
+    list_display = (
+        "area",
+        "kind",
+        "starts_at",
+        "ends_at",
+        "reason",
+        "announced_by",
+        "announced_at",
+    )
+    list_filter = ("kind", "area")
+    search_fields = ("area__code", "area__name", "reason")
+    readonly_fields = ("announced_at", "announced_by")
+    fields = ("area", "kind", "starts_at", "ends_at", "reason", "announced_at", "announced_by")
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("starts_at", timezone.now() + timezone.timedelta(hours=1))
+        return initial
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.started:
+            return False  # applies forward only: what was paid under it stays as it was
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.started:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.announced_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 class PowerStateFilter(admin.SimpleListFilter):

@@ -158,3 +158,62 @@ class WitnessedInterval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.started_at:%H:%M:%S} to {self.ended_at:%H:%M:%S}"
+
+
+class CutKind(models.TextChoices):
+    PLANNED = "planned", "Planned cut"
+    EXEMPTION = "exemption", "Exemption (for example a declared storm)"
+
+
+class PlannedCut(models.Model):
+    """A window the board announced for an area: a planned cut or an exemption.
+
+    How time inside it pays is the policy's rule (`planned_unpaid_hours`,
+    `exemptions_pay`). It applies forward only: it must be announced before it
+    starts, and once started it cannot be changed or withdrawn.
+    """
+
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="planned_cuts")
+    kind = models.CharField(max_length=16, choices=CutKind.choices, default=CutKind.PLANNED)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200)
+    announced_at = models.DateTimeField(default=timezone.now, editable=False)
+    announced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, editable=False
+    )
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="planned_cut_ends_after_it_starts",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(starts_at__gte=models.F("announced_at")),
+                name="planned_cut_announced_before_it_starts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        start = timezone.localtime(self.starts_at)
+        return f"{self.get_kind_display()} in {self.area.code} from {start:%Y-%m-%d %H:%M}"
+
+    @property
+    def started(self) -> bool:
+        return self.pk is not None and self.starts_at <= timezone.now()
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = "It must end after it starts."
+        if self.starts_at and self.starts_at < timezone.now():
+            errors["starts_at"] = (
+                "A planned cut or exemption applies forward only: it must start after it is "
+                "announced (now)."
+            )
+        if errors:
+            raise ValidationError(errors)

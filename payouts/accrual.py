@@ -21,7 +21,14 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from celc.db import array_literal
-from devices.models import Device, Outage, OutageStatus, WitnessedInterval, connection_state
+from devices.models import (
+    Device,
+    Outage,
+    OutageStatus,
+    PlannedCut,
+    WitnessedInterval,
+    connection_state,
+)
 from payouts.compensation import (
     OutageFacts,
     Policies,
@@ -31,6 +38,7 @@ from payouts.compensation import (
     month_start,
     outages_owed,
     still_growing,
+    unpaid_windows,
     value_per_second,
 )
 from payouts.models import (
@@ -87,6 +95,7 @@ def facts_for(outages: Q) -> dict[int, OutageFacts]:
         "last_tick_at",
         "updated_at",
         "status",
+        "device__area_id",
     )
     closed = defaultdict(list)
     for outage_id, start, end in (
@@ -95,6 +104,8 @@ def facts_for(outages: Q) -> dict[int, OutageFacts]:
         .values_list("outage_id", "started_at", "ended_at")
     ):
         closed[outage_id].append((start, end))
+    rows = list(rows)
+    windows = _windows_by_area(rows)
     values: dict[tuple, Decimal] = {}
     facts = {}
     for (
@@ -107,6 +118,7 @@ def facts_for(outages: Q) -> dict[int, OutageFacts]:
         last_tick,
         updated,
         status,
+        area_id,
     ) in rows:
         intervals = closed.get(outage_id, [])
         if open_start is not None and last_tick > open_start:
@@ -122,8 +134,36 @@ def facts_for(outages: Q) -> dict[int, OutageFacts]:
             tuple(intervals),
             updated_at=updated,
             ongoing=status == OutageStatus.ONGOING,
+            windows=tuple(
+                w for w in windows.get(area_id, ()) if w[0] < last_tick and w[1] > started_at
+            )
+            if windows
+            else (),
         )
     return facts
+
+
+def _unpaid_at(facts: OutageFacts, policies: Policies, moment: datetime) -> bool:
+    """Whether `moment` falls in a stretch of an announced window that pays nothing."""
+    return bool(facts.windows) and any(
+        start <= moment < stop for start, stop, _ in unpaid_windows(facts, policies)
+    )
+
+
+def _windows_by_area(rows) -> dict[int, list[tuple]]:
+    """Announced windows (planned cuts, exemptions) overlapping the outages, by area."""
+    if not rows:
+        return {}
+    earliest = min(row[4] for row in rows)
+    latest = max(row[6] for row in rows)
+    found = defaultdict(list)
+    for area_id, start, end, kind, pk in (
+        PlannedCut.objects.filter(ends_at__gt=earliest, starts_at__lt=latest)
+        .order_by("starts_at")
+        .values_list("area_id", "starts_at", "ends_at", "kind", "pk")
+    ):
+        found[area_id].append((start, end, kind, pk))
+    return found
 
 
 def _owed(
@@ -410,6 +450,7 @@ def device_states(
                 and status == OutageStatus.ONGOING
                 and owed < terms.cap_per_outage
                 and household_id not in result.stopped
+                and not _unpaid_at(facts, policies, now)
             ):
                 rate = terms.rate(facts.value_per_second, _seconds(now - started))
                 if rate and terms.kind == "compounding":

@@ -51,6 +51,7 @@ class PolicyAdmin(admin.ModelAdmin):
             "Evidence rules",
             {"fields": ["max_gap_seconds", "silence_timeout_seconds", "corroboration_devices"]},
         ),
+        ("Planned cuts and exemptions", {"fields": ["planned_unpaid_hours", "exemptions_pay"]}),
         ("Record", {"fields": ["created_at", "created_by"]}),
     ]
     change_list_template = "admin/payouts/policy/change_list.html"

@@ -48,7 +48,11 @@ class Terms:
     tiers: tuple[tuple[Decimal, Decimal], ...] = ()  # (from hour, rupees per hour), ascending
     cap_per_outage: Decimal = Decimal(500)
     cap_per_month: Decimal = Decimal(3000)
+    # Announced windows (devices.PlannedCut): how their time pays.
+    planned_unpaid_seconds: int = 0  # from a planned cut's start, this long pays nothing
+    exemptions_pay: bool = False  # time inside an exemption pays only if this is set
     id: int | None = None
+    name: str = ""
 
     @functools.cached_property
     def log_growth(self) -> Decimal:
@@ -112,6 +116,9 @@ class OutageFacts:
     intervals: tuple[tuple[datetime, datetime], ...]  # witnessed, in order, not overlapping
     updated_at: datetime | None = None  # when its evidence last changed (not part of the money)
     ongoing: bool = False  # its device still reports the cut (not part of the money)
+    # Announced windows of its area overlapping it: (start, end, kind, id), kind "planned"
+    # or "exemption" (devices.PlannedCut). The policy says how their time pays.
+    windows: tuple[tuple[datetime, datetime, str, int], ...] = ()
 
 
 def value_per_second(monthly_units: Decimal, tariff: Decimal) -> Decimal:
@@ -156,12 +163,53 @@ def _q(amount: Decimal) -> Decimal:
     return amount.quantize(PLACES, rounding=ROUND_HALF_EVEN)
 
 
+def unpaid_windows(
+    outage: OutageFacts, policies: Policies
+) -> list[tuple[datetime, datetime, tuple]]:
+    """The parts of the outage's announced windows that pay nothing, each with its window.
+
+    A planned cut pays nothing for the first `planned_unpaid_seconds` from its
+    start, an exemption nothing at all unless `exemptions_pay`: both as the
+    policy version in force when the window starts says.
+    """
+    unpaid = []
+    for window in outage.windows:
+        start, end, kind, _ = window
+        terms = policies.at(start)
+        if kind == "planned":
+            stop = min(end, start + timedelta(seconds=terms.planned_unpaid_seconds))
+        else:
+            stop = start if terms.exemptions_pay else end
+        if stop > start:
+            unpaid.append((start, stop, window))
+    return sorted(unpaid, key=lambda u: u[0])
+
+
+def _paid_parts(a: datetime, b: datetime, unpaid) -> list[tuple[datetime, datetime]]:
+    """[a, b] less the unpaid stretches (sorted by start)."""
+    parts, cursor = [], a
+    for start, stop, _ in unpaid:
+        if stop <= cursor or start >= b:
+            continue
+        if start > cursor:
+            parts.append((cursor, start))
+        cursor = max(cursor, stop)
+        if cursor >= b:
+            break
+    if cursor < b:
+        parts.append((cursor, b))
+    return parts
+
+
 def _outage_pieces(outage: OutageFacts, policies: Policies, until: datetime):
-    """(start, end, terms) of the witnessed time before `until`, in order."""
+    """(start, end, terms) of the paid witnessed time before `until`, in order."""
+    unpaid = unpaid_windows(outage, policies) if outage.windows else ()
     for a, b in outage.intervals:
         b = min(b, until)
-        if b > a:
-            yield from policies.pieces(a, b)
+        if b <= a:
+            continue
+        for c, d in _paid_parts(a, b, unpaid) if unpaid else ((a, b),):
+            yield from policies.pieces(c, d)
 
 
 def _integrate(outage: OutageFacts, policies: Policies, until: datetime) -> Decimal:

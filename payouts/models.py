@@ -57,6 +57,14 @@ class Policy(models.Model):
     silence_timeout_seconds = models.PositiveIntegerField(
         default=300, help_text="then: lost contact"
     )
+    planned_unpaid_hours = models.PositiveIntegerField(
+        default=0,
+        help_text="time inside a planned cut announced in advance pays nothing for this many "
+        "hours from the cut's start (Delhi: 12)",
+    )
+    exemptions_pay = models.BooleanField(
+        default=False, help_text="whether time inside an exemption (a declared storm) pays"
+    )
     corroboration_devices = models.PositiveSmallIntegerField(
         default=2,
         validators=[MinValueValidator(2)],
@@ -112,6 +120,9 @@ class Policy(models.Model):
             tiers=self.parsed_tiers(),
             cap_per_outage=self.cap_per_outage,
             cap_per_month=self.cap_per_month,
+            planned_unpaid_seconds=self.planned_unpaid_hours * 3600,
+            exemptions_pay=self.exemptions_pay,
+            name=self.name,
         )
 
 

@@ -25,10 +25,10 @@ from django.utils import timezone
 
 from celc.spreadsheet import safe_cell
 from devices import areas
-from devices.models import Outage
+from devices.models import Outage, PlannedCut
 from devices.reliability import OnReport, Span, corroboration
-from payouts.accrual import add_to_balances
-from payouts.compensation import MONTH_ZONE
+from payouts.accrual import add_to_balances, current_policies, facts_for
+from payouts.compensation import MONTH_ZONE, unpaid_windows
 from payouts.models import (
     TRANSITIONS,
     EntryKind,
@@ -198,6 +198,8 @@ def evidence(payout: Payout) -> dict:
     )
     policies = list(Policy.objects.order_by("effective_from"))
     devices = areas.devices_per_area()
+    facts = facts_for(Q(pk__in=list(amounts)))
+    money_rules = current_policies()
     rows = []
     for outage in outages:
         end = outage.ended_at or outage.last_tick_at
@@ -218,12 +220,14 @@ def evidence(payout: Payout) -> dict:
             .order_by("started_at")[:20]
         )
         k = applied[-1].corroboration_devices if applied else DEFAULT_CORROBORATION_DEVICES
+        unpaid = unpaid_stretches(facts.get(outage.pk), money_rules)
         rows.append(
             {
                 "outage": outage,
                 "amount": amounts[outage.pk],
                 "policies": applied,
                 "neighbours": neighbours,
+                "unpaid": unpaid,
                 "corroboration": area_verdict(
                     outage, end, k, devices.get(outage.device.area.code, 1)
                 ),
@@ -241,6 +245,32 @@ def evidence(payout: Payout) -> dict:
 
 
 DEFAULT_CORROBORATION_DEVICES = 2
+
+
+def unpaid_stretches(facts, policies) -> list[dict]:
+    """Which announced windows left part of the outage unpaid, under which rule, how long."""
+    if facts is None or not facts.windows:
+        return []
+    cuts = {c.pk: c for c in PlannedCut.objects.filter(pk__in=[w[3] for w in facts.windows])}
+    out = []
+    for start, stop, window in unpaid_windows(facts, policies):
+        seconds = sum(
+            max(0.0, (min(b, stop) - max(a, start)).total_seconds()) for a, b in facts.intervals
+        )
+        rule = policies.at(window[0])
+        out.append(
+            {
+                "cut": cuts.get(window[3]),
+                "seconds": int(seconds),
+                "rule": (
+                    f"first {rule.planned_unpaid_seconds // 3600} h of a planned cut unpaid"
+                    if window[2] == "planned"
+                    else "exemptions do not pay"
+                ),
+                "policy": rule.name or "default",
+            }
+        )
+    return out
 
 
 def area_verdict(outage: Outage, end, k: int, devices_in_area: int) -> str:

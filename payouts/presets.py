@@ -17,7 +17,7 @@ PRESETS = {
     },
     "delhi": {
         # Delhi's supply code: nothing for the first hour, Rs 50/h for hours
-        # 1 to 3, then Rs 100/h.
+        # 1 to 3, then Rs 100/h; scheduled cuts pay nothing for their first 12 hours.
         "name": "Tiers, Delhi style",
         "kind": "tiers",
         "grace_seconds": 0,
@@ -28,5 +28,6 @@ PRESETS = {
         "cap_per_month": Decimal(3000),
         "max_gap_seconds": 120,
         "silence_timeout_seconds": 300,
+        "planned_unpaid_hours": 12,
     },
 }

@@ -49,6 +49,7 @@ def test_board_staff_add_a_version_from_the_delhi_preset(client, board_staff):
             "max_gap_seconds": "120",
             "silence_timeout_seconds": "300",
             "corroboration_devices": "2",
+            "planned_unpaid_hours": "12",
             "note": "",
         },
     )
@@ -57,6 +58,7 @@ def test_board_staff_add_a_version_from_the_delhi_preset(client, board_staff):
     version = Policy.objects.get(name="Delhi from tomorrow")
     assert version.created_by == board_staff
     assert version.terms().tiers[1] == (1, 50)
+    assert version.terms().planned_unpaid_seconds == 12 * 3600
 
 
 def test_a_version_cannot_start_in_the_past(client, board_staff):
@@ -79,6 +81,7 @@ def test_a_version_cannot_start_in_the_past(client, board_staff):
             "max_gap_seconds": "120",
             "silence_timeout_seconds": "300",
             "corroboration_devices": "2",
+            "planned_unpaid_hours": "12",
         },
     )
 

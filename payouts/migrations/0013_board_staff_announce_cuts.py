@@ -1,0 +1,36 @@
+from django.db import migrations
+
+from accounts.roles import BOARD_STAFF_GROUP, sync_group_permissions
+
+# As it was when this migration was written: later migrations extend it.
+# Board staff announce planned cuts and exemptions.
+PERMISSIONS = [
+    ("accounts", "view_user"),
+    ("devices", "view_area"),
+    ("devices", "view_device"),
+    ("devices", "view_outage"),
+    ("devices", "view_plannedcut"),
+    ("devices", "add_plannedcut"),
+    ("devices", "change_plannedcut"),
+    ("payouts", "view_ledgerentry"),
+    ("payouts", "view_accrualrun"),
+    ("payouts", "view_policy"),
+    ("payouts", "add_policy"),
+    ("payouts", "change_policy"),
+    ("payouts", "view_payout"),
+    ("payouts", "review_payout"),
+    ("payouts", "view_payouttransition"),
+]
+
+
+def update_board_staff(apps, schema_editor):
+    sync_group_permissions(apps, BOARD_STAFF_GROUP, PERMISSIONS)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("payouts", "0012_policy_planned_cut_rules"),
+        ("devices", "0003_planned_cuts"),
+    ]
+
+    operations = [migrations.RunPython(update_board_staff, migrations.RunPython.noop)]
