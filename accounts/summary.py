@@ -26,6 +26,7 @@ from payouts.compensation import (
     value_per_second,
 )
 from payouts.models import AccrualState, EntryKind, LedgerEntry, Payout
+from payouts.payments import unpaid_stretches
 
 # What counts as compensation (payouts move money out of the balance, not into it).
 COMPENSATION = [EntryKind.ACCRUAL, EntryKind.ADJUSTMENT]
@@ -165,6 +166,8 @@ def _outages(household, owed: dict[int, Decimal], now: datetime) -> list[dict]:
             "outage_id", "posted"
         )
     )
+    facts = facts_for(Q(pk__in=[o.pk for o in rows]))
+    policies = current_policies()
     return [
         {
             "id": o.pk,
@@ -179,6 +182,17 @@ def _outages(household, owed: dict[int, Decimal], now: datetime) -> list[dict]:
             "first_tick_at": _iso(o.started_at),
             "last_tick_at": _iso(o.last_tick_at),
             "amount": _money(owed.get(o.pk, posted.get(o.pk, Decimal(0)))),
+            # Which announced windows (planned cuts, exemptions) left time unpaid, and why.
+            "unpaid": [
+                {
+                    "window": u["cut"].get_kind_display() if u["cut"] else "",
+                    "reason": u["cut"].reason if u["cut"] else "",
+                    "rule": u["rule"],
+                    "policy": u["policy"],
+                    "seconds": u["seconds"],
+                }
+                for u in unpaid_stretches(facts.get(o.pk), policies)
+            ],
         }
         for o in rows
     ]

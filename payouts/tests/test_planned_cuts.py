@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.summary import household_summary
 from devices.ingest import store_ticks
 from devices.models import Area, CutKind, PlannedCut
 from devices.protocol import Tick
@@ -174,6 +175,17 @@ def test_the_ledger_and_the_evidence_follow_the_announced_cut(
     assert (unpaid["cut"], unpaid["seconds"]) == (cut, 3600)
     assert unpaid["rule"] == "first 1 h of a planned cut unpaid"
     assert b"feeder maintenance" in page.content
+    # Alice's own dashboard says the same of her outage.
+    (shown,) = household_summary(alice, now=at)["outages"]
+    assert shown["unpaid"] == [
+        {
+            "window": "Planned cut",
+            "reason": "feeder maintenance",
+            "rule": "first 1 h of a planned cut unpaid",
+            "policy": Policy.objects.get().name,
+            "seconds": 3600,
+        }
+    ]
 
 
 def test_board_staff_announce_in_the_admin_and_cannot_rewrite_a_started_cut(
