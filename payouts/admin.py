@@ -52,6 +52,16 @@ class PolicyAdmin(admin.ModelAdmin):
             {"fields": ["max_gap_seconds", "silence_timeout_seconds", "corroboration_devices"]},
         ),
         ("Planned cuts and exemptions", {"fields": ["planned_unpaid_hours", "exemptions_pay"]}),
+        (
+            "Corroboration: how outages pay",
+            {
+                "fields": [
+                    "corroborated_outages",
+                    "uncorroborated_outages",
+                    "contradicted_outages",
+                ]
+            },
+        ),
         ("Record", {"fields": ["created_at", "created_by"]}),
     ]
     change_list_template = "admin/payouts/policy/change_list.html"

@@ -16,6 +16,12 @@ class PolicyKind(models.TextChoices):
     TIERS = "tiers", "Tiers"
 
 
+class OutageRule(models.TextChoices):
+    PAY = "pay", "Pay automatically"
+    REVIEW = "review", "Pay after review"
+    WITHHOLD = "withhold", "Do not pay"
+
+
 class Policy(models.Model):
     """One version of the compensation policy; it applies to time after `effective_from`.
 
@@ -70,6 +76,25 @@ class Policy(models.Model):
         validators=[MinValueValidator(2)],
         help_text="an outage is corroborated when this many devices of its area "
         "(itself included) were off over overlapping time",
+    )
+    corroborated_outages = models.CharField(
+        max_length=16,
+        choices=OutageRule.choices,
+        default=OutageRule.REVIEW,
+        help_text="payouts made only of such outages are approved at once when this pays "
+        "automatically",
+    )
+    uncorroborated_outages = models.CharField(
+        max_length=16,
+        choices=OutageRule.choices,
+        default=OutageRule.REVIEW,
+        help_text="too few devices of the area off together, or the area's only device",
+    )
+    contradicted_outages = models.CharField(
+        max_length=16,
+        choices=OutageRule.choices,
+        default=OutageRule.REVIEW,
+        help_text="another device of the area had power meanwhile",
     )
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -294,6 +319,9 @@ class Payout(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     reason = models.TextField(blank=True, help_text="why it was rejected")
+    flags = models.TextField(
+        blank=True, help_text="what the policy's corroboration rules said when it was made"
+    )
     paid_at = models.DateTimeField(null=True, blank=True)
     paid_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -330,7 +358,10 @@ class PayoutTransition(models.Model):
     payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="transitions")
     from_state = models.CharField(max_length=16, choices=PayoutState.choices)
     to_state = models.CharField(max_length=16, choices=PayoutState.choices)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # None: the policy's rules made this step (a payout approved at once).
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField(default=timezone.now)
     note = models.TextField(blank=True)
 
@@ -342,4 +373,5 @@ class PayoutTransition(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.from_state} -> {self.to_state} by {self.by} at {self.at:%Y-%m-%d %H:%M}"
+        who = self.by or "the policy"
+        return f"{self.from_state} -> {self.to_state} by {who} at {self.at:%Y-%m-%d %H:%M}"

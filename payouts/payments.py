@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
@@ -34,6 +36,7 @@ from payouts.models import (
     EntryKind,
     HouseholdBalance,
     LedgerEntry,
+    OutageRule,
     Payout,
     PayoutState,
     PayoutTransition,
@@ -82,28 +85,37 @@ def create_payouts(now: datetime | None = None, at_least: Decimal | None = None)
                     "household_id", flat=True
                 )
             )
+            rules = rules_in_force(now)
             previous = dict(
                 Payout.objects.filter(household_id__in=chunk)
                 .values("household_id")
                 .annotate(last=Max("created_at"))
                 .values_list("household_id", "last")
             )
-            new = []
+            new, withheld = [], {}
             for household_id in chunk:
-                amount = balances.get(household_id, Decimal(0)).quantize(PAISA, ROUND_DOWN)
-                if household_id in done or amount < at_least:
+                balance = balances.get(household_id, Decimal(0))
+                if household_id in done or balance.quantize(PAISA, ROUND_DOWN) < at_least:
                     continue
-                new.append(
-                    Payout(
-                        household_id=household_id,
-                        amount=amount,
-                        period=period,
-                        covers_from=previous.get(household_id),
-                        created_at=now,
-                    )
+                judged = judge(household_id, previous.get(household_id), now, rules)
+                amount = (balance - judged.withheld).quantize(PAISA, ROUND_DOWN)
+                if amount < at_least:
+                    continue  # judged again at the next run, with the same outages
+                payout = Payout(
+                    household_id=household_id,
+                    amount=amount,
+                    period=period,
+                    covers_from=previous.get(household_id),
+                    created_at=now,
+                    flags="\n".join(judged.flags),
                 )
+                if judged.approve:
+                    payout.state, payout.decided_at = PayoutState.APPROVED, now
+                new.append(payout)
+                if judged.withheld:
+                    withheld[household_id] = judged
             Payout.objects.bulk_create(new)
-            LedgerEntry.objects.bulk_create(
+            entries = [
                 LedgerEntry(
                     household_id=p.household_id,
                     kind=EntryKind.PAYOUT,
@@ -113,10 +125,98 @@ def create_payouts(now: datetime | None = None, at_least: Decimal | None = None)
                     note=f"Payout #{p.pk}",
                 )
                 for p in new
+            ]
+            entries += [
+                LedgerEntry(
+                    household_id=p.household_id,
+                    kind=EntryKind.ADJUSTMENT,
+                    amount=-withheld[p.household_id].withheld,
+                    payout=p,
+                    created_at=now,
+                    note=f"Not paid by policy, with payout #{p.pk}: "
+                    + "; ".join(withheld[p.household_id].withheld_notes),
+                )
+                for p in new
+                if p.household_id in withheld
+            ]
+            LedgerEntry.objects.bulk_create(entries)
+            PayoutTransition.objects.bulk_create(
+                PayoutTransition(
+                    payout=p,
+                    from_state=PayoutState.AWAITING,
+                    to_state=PayoutState.APPROVED,
+                    by=None,
+                    at=now,
+                    note="Approved by the policy: " + "; ".join(p.flags.splitlines()),
+                )
+                for p in new
+                if p.state == PayoutState.APPROVED
             )
-            add_to_balances({p.household_id: -p.amount for p in new})
+            changes: dict[int, Decimal] = defaultdict(Decimal)
+            for entry in entries:
+                changes[entry.household_id] += entry.amount
+            add_to_balances(dict(changes))
             created.extend(new)
     return created
+
+
+@dataclass
+class Judgement:
+    """What the policy's corroboration rules say of a payout's outages."""
+
+    approve: bool = True  # every outage's rule pays automatically
+    withheld: Decimal = Decimal(0)  # owed for outages the policy does not pay
+    withheld_notes: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+
+RULE_OF_VERDICT = {
+    "corroborated": "corroborated_outages",
+    "uncorroborated": "uncorroborated_outages",
+    "single device": "uncorroborated_outages",
+    "contradicted": "contradicted_outages",
+}
+
+
+def rules_in_force(now: datetime) -> Policy | None:
+    return Policy.objects.filter(effective_from__lte=now).order_by("-effective_from").first()
+
+
+def judge(household_id: int, covers_from, now: datetime, policy: Policy | None) -> Judgement:
+    """Each outage a payout would pay for, by what its area says and the policy's rule for it.
+
+    A payout is approved at once only when every outage's rule pays automatically;
+    outages whose rule is not to pay are withheld (taken from the balance with a
+    ledger entry naming them) and the rest is paid.
+    """
+    window = Q(household_id=household_id, kind=EntryKind.ACCRUAL, created_at__lte=now)
+    if covers_from is not None:
+        window &= Q(created_at__gt=covers_from)
+    amounts = {
+        outage_id: Decimal(str(total)).quantize(Decimal("0.000001"))
+        for outage_id, total in LedgerEntry.objects.filter(window)
+        .order_by()
+        .values("outage_id")
+        .annotate(total=Sum("amount"))
+        .values_list("outage_id", "total")
+    }
+    judged = Judgement()
+    if not amounts:
+        return Judgement(approve=False)
+    k = policy.corroboration_devices if policy else DEFAULT_CORROBORATION_DEVICES
+    devices = areas.devices_per_area()
+    outages = Outage.objects.filter(pk__in=list(amounts)).select_related("device__area")
+    for outage in sorted(outages, key=lambda o: o.started_at):
+        end = outage.ended_at or outage.last_tick_at
+        verdict = area_verdict(outage, end, k, devices.get(outage.device.area.code, 1))
+        rule = getattr(policy, RULE_OF_VERDICT[verdict]) if policy else OutageRule.REVIEW
+        judged.flags.append(f"outage #{outage.pk} {verdict}: {OutageRule(rule).label.lower()}")
+        if rule == OutageRule.WITHHOLD:
+            judged.withheld += amounts[outage.pk]
+            judged.withheld_notes.append(f"outage #{outage.pk} {verdict}")
+        elif rule == OutageRule.REVIEW:
+            judged.approve = False
+    return judged
 
 
 def transition(payout_id: int, to: str, by, note: str = "") -> Payout:
@@ -234,12 +334,18 @@ def evidence(payout: Payout) -> dict:
             }
         )
     paid_for = sum(amounts.values(), Decimal(0))
+    withheld = -sum(
+        payout.ledger_entries.filter(kind=EntryKind.ADJUSTMENT).values_list("amount", flat=True),
+        Decimal(0),
+    )
     return {
         "outages": rows,
         "outages_total": paid_for,
+        "withheld": withheld,  # owed for outages the policy does not pay
+        "flags": payout.flags.splitlines(),
         # What the balance held before (remainders, returned rejections), less
         # the sub-paise this payout leaves for the next one.
-        "carried": payout.amount - paid_for,
+        "carried": payout.amount - paid_for + withheld,
         "transitions": list(payout.transitions.select_related("by")),
     }
 

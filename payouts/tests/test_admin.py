@@ -50,6 +50,9 @@ def test_board_staff_add_a_version_from_the_delhi_preset(client, board_staff):
             "silence_timeout_seconds": "300",
             "corroboration_devices": "2",
             "planned_unpaid_hours": "12",
+            "corroborated_outages": "review",
+            "uncorroborated_outages": "review",
+            "contradicted_outages": "review",
             "note": "",
         },
     )
@@ -82,6 +85,9 @@ def test_a_version_cannot_start_in_the_past(client, board_staff):
             "silence_timeout_seconds": "300",
             "corroboration_devices": "2",
             "planned_unpaid_hours": "12",
+            "corroborated_outages": "review",
+            "uncorroborated_outages": "review",
+            "contradicted_outages": "review",
         },
     )
 

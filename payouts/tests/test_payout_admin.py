@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from payouts import accrual, payments
-from payouts.models import Payout, PayoutTransition, Policy
+from payouts.models import LedgerEntry, Payout, PayoutTransition, Policy
 from payouts.tests.test_accrual import at, cut
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +154,50 @@ def test_the_evidence_says_what_the_area_says(client, board_staff, alice, bob, r
     assert sorted(bobs) == ["corroborated", "corroborated", "single device"]
     assert b"cannot corroborate" in page.content
     assert verdicts("carol")[0] == ["contradicted"]
+
+
+def test_the_policys_rules_approve_hold_for_review_or_withhold(alice, bob, register_device):
+    """Corroborated outages pay automatically, uncorroborated ones after review,
+    contradicted ones not at all (this test's policy)."""
+    Policy.objects.update(
+        corroborated_outages="pay", uncorroborated_outages="review", contradicted_outages="withhold"
+    )
+    carol = type(alice).objects.create_user("carol", password="carol-password-1")
+    cut(register_device(alice)[0], 0, 3600)
+    cut(register_device(bob, area_code="DL-SKT-007")[0], 0, 3600)  # alone: single device
+    neighbour = register_device(bob, name="Bob's second", area_code="TN-CHN-042")[0]
+    cut(neighbour, 10, 3590, seq0=500)  # off with alice
+    carols = register_device(carol)[0]
+    seq = cut(carols, 7200, 3600)  # contradicted: the neighbour's power is back at 9,600
+    cut(neighbour, 9000, 600, seq0=5000)
+    cut(carols, 12_000, 1000, seq0=seq)  # corroborated: the neighbour off with her
+    cut(neighbour, 12_000, 1000, seq0=8000)
+    accrual.accrue(now=at(14_000))
+    balance_before = {
+        u.username: sum(LedgerEntry.objects.filter(household=u).values_list("amount", flat=True))
+        for u in (alice, bob, carol)
+    }
+
+    made = {p.household.username: p for p in payments.create_payouts(now=at(15_000))}
+
+    assert made["alice"].state == "approved"
+    (step,) = made["alice"].transitions.all()
+    assert step.by is None and step.to_state == "approved" and "corroborated" in step.note
+    assert made["bob"].state == "awaiting"
+    assert "single device: pay after review" in made["bob"].flags
+    # Carol: the contradicted hour is withheld, the corroborated part paid at once.
+    first, second = carols.outages.order_by("started_at")
+    owed_first = sum(
+        LedgerEntry.objects.filter(outage=first, kind="accrual").values_list("amount", flat=True)
+    )
+    assert made["carol"].state == "approved"
+    (withheld,) = LedgerEntry.objects.filter(household=carol, kind="adjustment")
+    assert withheld.amount == -owed_first and f"#{first.pk} contradicted" in withheld.note
+    assert made["carol"].amount == (balance_before["carol"] - owed_first).quantize(
+        Decimal("0.01"), rounding="ROUND_DOWN"
+    )
+    evidence = payments.evidence(made["carol"])
+    assert evidence["withheld"] == owed_first
+    # Nothing was held before; only the sub-paise left for the next payout.
+    assert Decimal("-0.01") < evidence["carried"] <= 0
+    assert f"outage #{second.pk} corroborated: pay automatically" in evidence["flags"]
