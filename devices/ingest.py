@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from celc.db import text_array_literal
-from devices.models import Device, Outage, WitnessedInterval
+from devices.models import Device, Outage, PowerOnSpan, WitnessedInterval
 from devices.outages import DeviceState, OutageRecord, apply_ticks
 from devices.protocol import Tick
 
@@ -131,7 +132,9 @@ def store_ticks(
         states = _load_states(list(batches))
         new_outages: list[tuple[int, OutageRecord]] = []
         changed_outages: list[OutageRecord] = []
+        on_runs: list[tuple[int, datetime, datetime, bool]] = []
         for device_id, state in states:
+            on_runs += power_on_runs(device_id, state, batches[device_id])
             for record in apply_ticks(state, batches[device_id], gap):
                 if record.id:
                     changed_outages.append(record)
@@ -152,7 +155,64 @@ def store_ticks(
             ]
         )
         _update_devices(states, received_at)
+        _record_power_on(on_runs)
     return {device_id: state.last_seq for device_id, state in states}
+
+
+def power_on_runs(
+    device_id: int, state: DeviceState, ticks: Sequence[Tick]
+) -> list[tuple[int, datetime, datetime, bool]]:
+    """The new ticks' runs of `on`, as (device, first, last, continues the previous tick's run).
+
+    Read before the ticks are applied: replays (seq at or below the last stored)
+    say nothing new, and an off tick ends a run.
+    """
+    runs, first, last = [], None, None
+    continues = state.power == "on"
+    for tick in ticks:
+        if state.last_seq is not None and tick.seq <= state.last_seq:
+            continue
+        if tick.power == "on":
+            first, last = first or tick.ts, tick.ts
+            continue
+        if first is not None:
+            runs.append((device_id, first, last, continues))
+        first = last = None
+        continues = False
+    if first is not None:
+        runs.append((device_id, first, last, continues))
+    return runs
+
+
+def _record_power_on(runs: list[tuple[int, datetime, datetime, bool]]) -> None:
+    """Extend each device's latest power-on span, or start one (PowerOnSpan)."""
+    if not runs:
+        return
+    join = timedelta(seconds=settings.DEVICE_HEARTBEAT_SECONDS * settings.DEVICE_MISSED_HEARTBEATS)
+    latest: dict[int, tuple[int, datetime]] = {}
+    for pk, device_id, ended in (
+        PowerOnSpan.objects.filter(
+            device_id__in={r[0] for r in runs}, ended_at__gte=min(r[1] for r in runs) - join
+        )
+        .order_by("device_id", "ended_at")
+        .values_list("pk", "device_id", "ended_at")
+    ):
+        latest[device_id] = (pk, ended)
+    extended: dict[int, datetime] = {}
+    new = []
+    for device_id, first, last, continues in runs:
+        found = latest.get(device_id) if continues else None
+        if found is not None and timedelta(0) <= first - found[1] <= join:
+            extended[found[0]] = max(last, extended.get(found[0], found[1]))
+        else:
+            new.append(PowerOnSpan(device_id=device_id, started_at=first, ended_at=last))
+    dt = connection.ops.adapt_datetimefield_value
+    bulk_update(
+        PowerOnSpan._meta.db_table,
+        [("ended_at", "timestamptz")],
+        [(pk, dt(ended)) for pk, ended in extended.items()],
+    )
+    PowerOnSpan.objects.bulk_create(new)
 
 
 def bulk_update(table: str, columns: list[tuple[str, str]], rows: list[tuple]) -> None:

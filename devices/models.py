@@ -217,3 +217,22 @@ class PlannedCut(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+
+class PowerOnSpan(models.Model):
+    """A stretch during which a device kept saying its power was on (heartbeats, on ticks).
+
+    Heartbeats less than `DEVICE_HEARTBEAT_SECONDS x DEVICE_MISSED_HEARTBEATS`
+    apart, with no off tick between them, extend one span. What contradicts a
+    neighbour's outage (devices/reliability.py).
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="power_on_spans")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["device", "ended_at"], name="power_on_device_end")]
+
+    def __str__(self) -> str:
+        return f"{self.device} on {self.started_at:%Y-%m-%d %H:%M:%S} to {self.ended_at:%H:%M:%S}"

@@ -17,7 +17,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from celc.spreadsheet import safe_cell
 from devices import areas
-from devices.models import Outage, PlannedCut
+from devices.models import Outage, PlannedCut, PowerOnSpan
 from devices.reliability import OnReport, Span, corroboration
 from payouts.accrual import add_to_balances, current_policies, facts_for
 from payouts.compensation import MONTH_ZONE, unpaid_windows
@@ -351,6 +351,8 @@ def evidence(payout: Payout) -> dict:
 
 
 DEFAULT_CORROBORATION_DEVICES = 2
+# Supply does not come back to every house in the same second.
+TOLERANCE = timedelta(seconds=60)
 
 
 def unpaid_stretches(facts, policies) -> list[dict]:
@@ -382,21 +384,34 @@ def unpaid_stretches(facts, policies) -> list[dict]:
 def area_verdict(outage: Outage, end, k: int, devices_in_area: int) -> str:
     """What the outage's area says about it (devices/reliability.py: corroboration).
 
-    Power-on evidence from other devices is what is stored of it: the `on` tick
-    that ended each of their outages.
+    Power-on evidence from other devices of the area: their spans of heartbeats
+    (PowerOnSpan) and the `on` tick that ended each of their outages.
     """
     area = outage.device.area.code
     span = Span(outage.device_id, outage.device.household_id, area, outage.started_at, end)
     others = [s for s in areas.spans_between(outage.started_at, end) if s.area == area]
-    on_reports = [
-        OnReport(device, area, ended)
-        for device, ended in Outage.objects.filter(
+    ended = (
+        Outage.objects.filter(
             device__area__code=area, ended_at__gte=outage.started_at, ended_at__lte=end
         )
         .exclude(device_id=outage.device_id)
         .values_list("device_id", "ended_at")
+    )
+    # A heartbeat span overlapping the outage says "on" where it overlaps; the
+    # latest moment of the overlap is the one least likely to be a restoration.
+    inside_from, inside_to = outage.started_at + TOLERANCE, end - TOLERANCE
+    heard = (
+        PowerOnSpan.objects.filter(
+            device__area__code=area, started_at__lte=inside_to, ended_at__gte=inside_from
+        )
+        .exclude(device_id=outage.device_id)
+        .values_list("device_id", "started_at", "ended_at")
+    )
+    on_reports = [OnReport(device, area, at) for device, at in ended] + [
+        OnReport(device, area, min(max(started, inside_from), inside_to))
+        for device, started, _ in heard
     ]
-    return corroboration(span, others, on_reports, devices_in_area, k)
+    return corroboration(span, others, on_reports, devices_in_area, k, TOLERANCE)
 
 
 CSV_HEADER = ["payout_id", "household", "name", "email", "method", "account", "amount", "period"]

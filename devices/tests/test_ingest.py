@@ -5,7 +5,7 @@ import pytest
 
 from devices import services
 from devices.ingest import store_ticks
-from devices.models import Outage, OutageStatus, WitnessedInterval
+from devices.models import Outage, OutageStatus, PowerOnSpan, WitnessedInterval
 from devices.protocol import Tick
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +108,29 @@ def test_a_device_with_power_that_misses_three_heartbeats_is_offline(device):
     assert device.connection_state(now=T0 + timedelta(seconds=179)) == "on"
     assert device.connection_state(now=T0 + timedelta(seconds=181)) == "offline"
     assert not Outage.objects.exists()
+
+
+def test_heartbeats_make_power_on_spans_that_an_off_tick_or_silence_ends(device):
+    def spans():
+        return list(
+            PowerOnSpan.objects.order_by("started_at").values_list("started_at", "ended_at")
+        )
+
+    def at(s):
+        return T0 + timedelta(seconds=s)
+
+    for seq, s in ((1, 0), (2, 60), (3, 120)):  # a heartbeat a minute: one span
+        store_ticks({device.pk: ticks((seq, s, "on"))}, received_at=at(s))
+    assert spans() == [(at(0), at(120))]
+
+    # A cut, then power back: the on tick starts a new span, not the old one's.
+    store_ticks(
+        {device.pk: ticks((4, 130, "off"), (5, 131, "off"), (6, 150, "on"))}, received_at=at(150)
+    )
+    assert spans() == [(at(0), at(120)), (at(150), at(150))]
+
+    # Silent for longer than three heartbeats: the next one starts a span too.
+    store_ticks({device.pk: ticks((7, 400, "on"))}, received_at=at(400))
+    # A replayed heartbeat says nothing new.
+    store_ticks({device.pk: ticks((3, 120, "on"))}, received_at=at(401))
+    assert spans() == [(at(0), at(120)), (at(150), at(150)), (at(400), at(400))]

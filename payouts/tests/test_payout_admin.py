@@ -5,6 +5,8 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from devices.ingest import store_ticks
+from devices.protocol import Tick
 from payouts import accrual, payments
 from payouts.models import LedgerEntry, Payout, PayoutTransition, Policy
 from payouts.tests.test_accrual import at, cut
@@ -201,3 +203,16 @@ def test_the_policys_rules_approve_hold_for_review_or_withhold(alice, bob, regis
     # Nothing was held before; only the sub-paise left for the next payout.
     assert Decimal("-0.01") < evidence["carried"] <= 0
     assert f"outage #{second.pk} corroborated: pay automatically" in evidence["flags"]
+
+
+def test_a_neighbour_whose_heartbeats_said_power_on_contradicts(alice, bob, register_device):
+    cut(register_device(alice)[0], 0, 3600)
+    neighbour = register_device(bob, area_code="TN-CHN-042")[0]
+    for n, s in enumerate(range(0, 3601, 60)):  # power on all along: a heartbeat a minute
+        store_ticks({neighbour.pk: [Tick(seq=n + 1, ts=at(s), power="on")]}, received_at=at(s))
+    accrual.accrue(now=at(3601))
+
+    (payout,) = payments.create_payouts(now=at(7200))
+
+    (row,) = payments.evidence(payout)["outages"]
+    assert row["corroboration"] == "contradicted"
