@@ -32,20 +32,33 @@ def _month(request) -> date:
         raise BadRequest("month is YYYY-MM.") from None
 
 
+def _bars(by_area, field: str) -> list[dict]:
+    """One bar per area for an index, the largest at full width."""
+    values = [getattr(item.indices, field) for item in by_area]
+    top = max((v for v in values if v is not None), default=Decimal(0))
+    return [
+        {
+            "code": item.code,
+            "value": value,
+            "percent": int(value / top * 100) if top and value else 0,
+        }
+        for item, value in zip(by_area, values, strict=True)
+    ]
+
+
 @login_required
 def board_view(request):
     _board_staff(request)
     month = _month(request)
     now = timezone.now()
     by_area = areas.area_indices(month, now)
-    top = max((item.indices.saidi or Decimal(0) for item in by_area), default=Decimal(0))
-    chart = [
-        {
-            "code": item.code,
-            "saidi": item.indices.saidi,
-            "percent": int(item.indices.saidi / top * 100) if top and item.indices.saidi else 0,
-        }
-        for item in by_area
+    charts = [
+        {"title": title, "bars": _bars(by_area, field)}
+        for title, field in (
+            ("SAIDI by area (minutes per household)", "saidi"),
+            ("SAIFI by area (sustained interruptions per household)", "saifi"),
+            ("MAIFI by area (momentary interruptions per household)", "maifi"),
+        )
     ]
     out = board.areas_out(now)
     return render(
@@ -59,7 +72,7 @@ def board_view(request):
             "compensation": board.compensation_by_area(now),
             "pending": board.pending_payouts(),
             "indices": by_area,
-            "chart": chart,
+            "charts": charts,
         },
     )
 

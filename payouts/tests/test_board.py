@@ -109,4 +109,8 @@ def test_the_indices_csv_for_a_worked_month(
     assert by_area["TN-CHN-042"] == ["2", "1", "1", "5.0000", "0.5000", "10.0000", "0.5000"]
     # Delhi: carol alone, one momentary; no sustained interruption, so no CAIDI.
     assert by_area["DL-SKT-007"] == ["1", "0", "1", "0.0000", "0.0000", "", "1.0000"]
+    charts = client.get(reverse("board:board"), {"month": "2026-11"}).context["charts"]
+    widths = {c["title"].split()[0]: {b["code"]: b["percent"] for b in c["bars"]} for c in charts}
+    assert widths["SAIDI"] == {"TN-CHN-042": 100, "DL-SKT-007": 0}
+    assert widths["MAIFI"] == {"TN-CHN-042": 50, "DL-SKT-007": 100}  # 0.5 and 1.0
     assert client.get(reverse("board:board"), {"month": "November"}).status_code == 400
