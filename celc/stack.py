@@ -230,6 +230,8 @@ def banner(host: str, port: int, redis_url: str, private_redis: bool, fleet: int
 
     Site         {site}/
     Dashboard    {site}/dashboard/
+    Board        {site}/board/ (board staff)
+    Open data    {site}/open-data/outages.csv
     Admin        {site}/admin/
     Redis        {redis_url} ({redis_note})
     Devices      {fleet_note}
