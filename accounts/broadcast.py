@@ -38,6 +38,26 @@ def send_heartbeat(at: str) -> None:
         log.warning("heartbeat not sent: %s", error)
 
 
+def board_watched() -> bool:
+    """Whether any web process has an open board page: the board group's channel has a
+    subscriber (channels-redis 4.3's pub/sub layer names it `<prefix>__group__<group>`;
+    pinned in requirements.txt). When nobody watches, the board's figures are not worked out.
+    """
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
+    try:
+        client = _board_clients.get(settings.REDIS_URL)
+        if client is None:
+            client = _board_clients[settings.REDIS_URL] = redis.Redis.from_url(settings.REDIS_URL)
+        ((_, count),) = client.pubsub_numsub(f"{prefix}__group__{BOARD_GROUP}")
+    except (redis.RedisError, OSError) as error:
+        log.warning("could not tell whether the board is watched: %s", error)
+        return False
+    return count > 0
+
+
+_board_clients: dict[str, redis.Redis] = {}
+
+
 def send_board_update(payload: dict) -> None:
     """The areas out now to every open board page (one PUBLISH whatever their number)."""
     try:
