@@ -81,7 +81,8 @@ def main() -> None:
     from devices.models import Device, Outage
 
     tokens_file = Path(BASE_DIR / "var" / "bench-accrual-tokens.json")
-    tokens_file.write_text(json.dumps(register(args.outages)))
+    tokens, _ = register(args.outages)
+    tokens_file.write_text(json.dumps(tokens))
     rng = random.Random(3)
     now = timezone.now()
     with transaction.atomic():
@@ -138,6 +139,15 @@ def main() -> None:
         print({k: v for k, v in runs[-1].items() if k != "shards"}, flush=True)
     pool.close()
     steady = runs[1:]
+    # What an open /board/ page costs the worker every CELC_BOARD_LIVE_SECONDS.
+    from payouts import board
+
+    board_ms = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        board.live_payload(moment)
+        board_ms.append(round((time.perf_counter() - t0) * 1000))
+    print({"board_live_ms": board_ms}, flush=True)
     result = {
         "benchmark": "accrual",
         "when": datetime.now().strftime("%Y%m%d-%H%M%S"),
@@ -151,6 +161,7 @@ def main() -> None:
         "shards": args.shards,
         "wall_ms_p50": statistics.median(r["wall_ms"] for r in steady),
         "wall_ms_max": max(r["wall_ms"] for r in steady),
+        "board_live_ms_p50": statistics.median(board_ms),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"accrual-{args.db}-{args.outages}-{result['when']}.json"
