@@ -26,12 +26,18 @@ def outage_end(status: str, ended_at, last_tick_at, now: datetime) -> datetime:
     return now
 
 
-def spans_between(start: datetime, end: datetime, now: datetime | None = None) -> list[Span]:
-    """Every outage that overlaps [start, end), as spans (ongoing ones up to `now`)."""
+def spans_between(
+    start: datetime, end: datetime, now: datetime | None = None, area: str | None = None
+) -> list[Span]:
+    """Every outage (of `area`, if given) that overlaps [start, end), as spans (ongoing ones
+    up to `now`)."""
     now = now or timezone.now()
-    rows = Outage.objects.filter(
+    outages = Outage.objects.filter(
         Q(ended_at__isnull=True) | Q(ended_at__gt=start), started_at__lt=end
-    ).values_list(
+    )
+    if area is not None:
+        outages = outages.filter(device__area__code=area)
+    rows = outages.values_list(
         "device_id",
         "device__household_id",
         "device__area__code",

@@ -86,6 +86,7 @@ def create_payouts(now: datetime | None = None, at_least: Decimal | None = None)
                 )
             )
             rules = rules_in_force(now)
+            devices = areas.devices_per_area()
             previous = dict(
                 Payout.objects.filter(household_id__in=chunk)
                 .values("household_id")
@@ -97,7 +98,7 @@ def create_payouts(now: datetime | None = None, at_least: Decimal | None = None)
                 balance = balances.get(household_id, Decimal(0))
                 if household_id in done or balance.quantize(PAISA, ROUND_DOWN) < at_least:
                     continue
-                judged = judge(household_id, previous.get(household_id), now, rules)
+                judged = judge(household_id, previous.get(household_id), now, rules, devices)
                 amount = (balance - judged.withheld).quantize(PAISA, ROUND_DOWN)
                 if amount < at_least:
                     continue  # judged again at the next run, with the same outages
@@ -182,7 +183,13 @@ def rules_in_force(now: datetime) -> Policy | None:
     return Policy.objects.filter(effective_from__lte=now).order_by("-effective_from").first()
 
 
-def judge(household_id: int, covers_from, now: datetime, policy: Policy | None) -> Judgement:
+def judge(
+    household_id: int,
+    covers_from,
+    now: datetime,
+    policy: Policy | None,
+    devices: dict[str, int],
+) -> Judgement:
     """Each outage a payout would pay for, by what its area says and the policy's rule for it.
 
     A payout is approved at once only when every outage's rule pays automatically;
@@ -204,7 +211,6 @@ def judge(household_id: int, covers_from, now: datetime, policy: Policy | None) 
     if not amounts:
         return Judgement(approve=False)
     k = policy.corroboration_devices if policy else DEFAULT_CORROBORATION_DEVICES
-    devices = areas.devices_per_area()
     outages = Outage.objects.filter(pk__in=list(amounts)).select_related("device__area")
     for outage in sorted(outages, key=lambda o: o.started_at):
         end = outage.ended_at or outage.last_tick_at
@@ -389,7 +395,7 @@ def area_verdict(outage: Outage, end, k: int, devices_in_area: int) -> str:
     """
     area = outage.device.area.code
     span = Span(outage.device_id, outage.device.household_id, area, outage.started_at, end)
-    others = [s for s in areas.spans_between(outage.started_at, end) if s.area == area]
+    others = areas.spans_between(outage.started_at, end, area=area)
     ended = (
         Outage.objects.filter(
             device__area__code=area, ended_at__gte=outage.started_at, ended_at__lte=end
