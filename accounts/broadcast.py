@@ -45,17 +45,11 @@ def board_watched() -> bool:
     """
     prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
     try:
-        client = _board_clients.get(settings.REDIS_URL)
-        if client is None:
-            client = _board_clients[settings.REDIS_URL] = redis.Redis.from_url(settings.REDIS_URL)
-        ((_, count),) = client.pubsub_numsub(f"{prefix}__group__{BOARD_GROUP}")
+        ((_, count),) = _client(settings.REDIS_URL).pubsub_numsub(f"{prefix}__group__{BOARD_GROUP}")
     except (redis.RedisError, OSError) as error:
         log.warning("could not tell whether the board is watched: %s", error)
         return False
     return count > 0
-
-
-_board_clients: dict[str, redis.Redis] = {}
 
 
 def send_board_update(payload: dict) -> None:
@@ -84,15 +78,21 @@ def send_household_updates(payloads: dict[int, dict]) -> int:
 _redis_clients: dict[str, redis.Redis] = {}
 
 
+def _client(address: str) -> redis.Redis:
+    """One Redis client per address, kept for the process."""
+    client = _redis_clients.get(address)
+    if client is None:
+        client = _redis_clients[address] = redis.Redis.from_url(address)
+    return client
+
+
 def _publish_pipelined(layer, address: str, payloads: dict[int, dict]) -> None:
     """What `group_send` does on the pub/sub layer (a PUBLISH of the serialized message to
     the group's channel), for every household in one pipeline: one round trip for
     thousands of households instead of one each. Tied to channels-redis 4.3's naming
     (pinned in requirements.txt); tests/test_tasks.py checks a consumer still receives it.
     """
-    client = _redis_clients.get(address)
-    if client is None:
-        client = _redis_clients[address] = redis.Redis.from_url(address)
+    client = _client(address)
     prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
     try:
         with client.pipeline(transaction=False) as pipe:
