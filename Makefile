@@ -5,15 +5,16 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-faults bench bench-accrual bench-idle lint format migrate demo-data clean
+.PHONY: help run test test-clocks test-faults bench bench-accrual bench-idle lint format migrate demo-data clean
 
 help:
 	@echo "make run     set up .venv, migrate, create demo data, start the whole stack"
 	@echo "make test    run the whole test suite (REDIS_URL and DATABASE_URL are honoured)"
+	@echo "make test-clocks  the suite again with the clock at a month end, a year end and a leap day"
 	@echo "make test-faults  kill every server in turn under a 50-device cut; nothing lost"
-	@echo "make bench   a mass cut on the whole stack: 3,000 devices and their households, 5 min"
+	@echo "make bench   a mass cut on the whole stack: 5,000 devices and their households, 5 min"
 	@echo "             (BENCH_ARGS=\"--devices N --duration S --db sqlite\"); also bench-accrual, bench-idle"
-	@echo "make lint    ruff check and format check"
+	@echo "make lint    ruff check and format check, and the import contracts (the layers)"
 	@echo "make clean   remove .venv and var/ (local database, private Redis files)"
 
 $(VENV)/.requirements: requirements.txt
@@ -32,10 +33,19 @@ run: export DJANGO_DEBUG ?= 1
 run: $(VENV)/.requirements
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_data
-	$(PY) -m celc.stack
+	$(PY) -m devtools.stack
 
 test: $(VENV)/.requirements-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The whole suite with the wall clock set (and ticking) a few minutes before midnight at a
+# month end, a year end and a leap day, in the tests and every server they start.
+CLOCKS ?= 2026-11-30T23:57:00+05:30 2026-12-31T23:57:00+05:30 2028-02-29T23:57:00+05:30
+test-clocks: $(VENV)/.requirements-dev
+	@for clock in $(CLOCKS); do \
+		echo "== make test with the clock at $$clock =="; \
+		CELC_TEST_CLOCK=$$clock $(PY) -m pytest $(PYTEST_ARGS) || exit 1; \
+	done
 
 test-faults: $(VENV)/.requirements-dev
 	$(PY) -m pytest faults $(PYTEST_ARGS)
@@ -46,8 +56,7 @@ bench: $(VENV)/.requirements-dev
 	$(PY) -m bench.masscut $(BENCH_ARGS)
 
 bench-accrual: $(VENV)/.requirements-dev
-	$(PY) -m bench.accrual --outages 10000 --runs 3 --shards 2 $(BENCH_ARGS)
-	$(PY) -m bench.accrual --outages 50000 --runs 3 --shards 2 $(BENCH_ARGS)
+	$(PY) -m bench.accrual --outages 100000 --runs 120 --shards 2 $(BENCH_ARGS)
 
 bench-idle: $(VENV)/.requirements-dev
 	$(PY) -m bench.ticks --devices 10000 --duration 60 --idle $(BENCH_ARGS)
@@ -55,6 +64,7 @@ bench-idle: $(VENV)/.requirements-dev
 lint: $(VENV)/.requirements-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.requirements-dev
 	$(VENV)/bin/ruff check --fix .

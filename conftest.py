@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from accounts.roles import ensure_board_staff_group
-from celc.stack import free_port, start_daphne
 from devices import services
+from devtools.stack import free_port, start_daphne
 
 
 @pytest.fixture

@@ -1,12 +1,12 @@
-"""Geometry for the dashboard's two small SVG charts, drawn server-side (no script, no CDN)."""
+"""Geometry for the dashboard's charts, drawn server-side in HTML and CSS (no script, no CDN)."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
-WIDTH, HEIGHT = 600, 140  # the viewBox; the SVG stretches to its container
-PLOT_TOP, PLOT_BOTTOM = 4, 124
+from common.money import money_parts
+
 DAY_SECONDS = 86400
 
 
@@ -14,29 +14,24 @@ def daily_bars(daily: list[dict]) -> dict:
     """One bar per day for `[{"date": iso, "amount": "1.234567"}, ...]`, tallest at full height."""
     amounts = [Decimal(d["amount"]) for d in daily]
     top = max(amounts, default=Decimal(0))
-    slot = WIDTH / max(len(daily), 1)
-    span = PLOT_BOTTOM - PLOT_TOP
     bars = []
     for n, (day, amount) in enumerate(zip(daily, amounts, strict=True)):
-        height = float(amount / top) * span if top > 0 and amount > 0 else 0
         when = date.fromisoformat(day["date"])
         bars.append(
             {
-                "x": round(n * slot + slot * 0.15, 2),
-                "width": round(slot * 0.7, 2),
-                "y": round(PLOT_BOTTOM - height, 2),
-                "height": round(height, 2),
-                "label": f"{when:%d %b}: Rs {amount:.2f}",
+                "percent": round(float(amount / top) * 100, 2) if top > 0 and amount > 0 else 0,
+                "label": f"{when:%d %b}: Rs {money_parts(amount)[0]}",
+                # A date under every seventh bar, counted back from today.
                 "tick": when.strftime("%d %b") if (len(daily) - 1 - n) % 7 == 0 else "",
+                "today": n == len(daily) - 1,
             }
         )
     return {
-        "width": WIDTH,
-        "height": HEIGHT,
-        "baseline": PLOT_BOTTOM,
         "bars": bars,
-        "top": f"{top:.2f}",
-        "total": f"{sum(amounts, Decimal(0)):.2f}",
+        "empty": top <= 0,
+        "top": money_parts(top)[0],
+        "middle": money_parts(top / 2)[0],
+        "total": money_parts(sum(amounts, Decimal(0)))[0],
     }
 
 
@@ -54,6 +49,7 @@ def timeline(spans: list[dict]) -> dict:
                         "width": max(round((s["to"] - s["from"]) / DAY_SECONDS * 100, 3), 0.2),
                         "label": f"{_clock(s['from'])} to {_clock(s['to'])}",
                         "ongoing": s["ongoing"],
+                        "outage": s["outage"],
                     }
                     for s in spans
                     if s["device"] == name

@@ -1,12 +1,10 @@
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.broadcast import LIVE_GROUP, household_group
-from celc.consumers import NoDatabaseHop
-
-CLOSE_UNAUTHORIZED = 4401
+from common.consumers import CLOSE_UNAUTHORIZED, ClosedWithItsSession, NoDatabaseHop
 
 
-class BalanceConsumer(NoDatabaseHop, AsyncJsonWebsocketConsumer):
+class BalanceConsumer(NoDatabaseHop, ClosedWithItsSession, AsyncJsonWebsocketConsumer):
     """A signed-in household's live feed: joins that household's group only.
 
     Its handlers never touch the database (the middleware loaded the session and
@@ -20,6 +18,8 @@ class BalanceConsumer(NoDatabaseHop, AsyncJsonWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
+        # Signing out or changing the password elsewhere closes this socket (account.*).
+        self.session_key = self.scope["session"].session_key
         self.group = household_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.channel_layer.group_add(LIVE_GROUP, self.channel_name)
@@ -35,6 +35,14 @@ class BalanceConsumer(NoDatabaseHop, AsyncJsonWebsocketConsumer):
         return
 
     async def balance_update(self, event):
+        await self.send_json(event["payload"])
+
+    async def balance_quote(self, event):
+        """The household's state at a moment, to tick on from (payouts.quotes)."""
+        await self.send_json(event["payload"])
+
+    async def balance_event(self, event):
+        """A change a tick made to one of its outages (devices.live)."""
         await self.send_json(event["payload"])
 
     async def live_heartbeat(self, event):

@@ -1,11 +1,9 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from payouts.destinations import Destination, PayoutMethod
 
-class PayoutMethod(models.TextChoices):
-    UPI = "upi", "UPI"
-    BANK = "bank", "Bank transfer"
-    BILL = "bill", "Credit on the electricity bill"
+__all__ = ["PayoutMethod", "User"]
 
 
 class User(AbstractUser):
@@ -13,18 +11,61 @@ class User(AbstractUser):
 
     Any user, however created, is a working household with a zero balance;
     staff accounts are households too but have no devices unless given some.
+    Where its payouts go (`payout_*`) is unset until the household says:
+    a payout cannot be approved before (payouts/destinations.py).
     """
 
     payout_method = models.CharField(
-        max_length=8, choices=PayoutMethod.choices, default=PayoutMethod.BILL
+        max_length=8, choices=PayoutMethod.choices, blank=True, default=""
     )
-    payout_account = models.CharField(
-        max_length=100,
-        blank=True,
-        help_text="UPI ID, bank account number and IFSC, or electricity consumer number",
+    payout_upi_id = models.CharField("UPI ID", max_length=255, blank=True, default="")
+    payout_bank_account = models.CharField(
+        "bank account number", max_length=18, blank=True, default=""
+    )
+    payout_ifsc = models.CharField("IFSC", max_length=11, blank=True, default="")
+    payout_account_holder = models.CharField(
+        "account holder", max_length=100, blank=True, default=""
+    )
+    payout_consumer_number = models.CharField(
+        "electricity consumer number", max_length=20, blank=True, default=""
     )
 
     class Meta(AbstractUser.Meta):
         verbose_name = "household"
         verbose_name_plural = "households"
         swappable = "AUTH_USER_MODEL"
+
+    def payout_destination(self) -> Destination:
+        return Destination(
+            method=self.payout_method,
+            upi_id=self.payout_upi_id,
+            bank_account=self.payout_bank_account,
+            ifsc=self.payout_ifsc,
+            account_holder=self.payout_account_holder,
+            consumer_number=self.payout_consumer_number,
+        )
+
+    def payout_destination_ready(self) -> bool:
+        """Whether a payout can go out: a method chosen and everything it needs, well formed."""
+        return self.payout_destination().ready()
+
+    def payout_destination_label(self) -> str:
+        """E.g. "UPI to alice@okbank"; "" when no usable destination is set."""
+        return self.payout_destination().label()
+
+
+class BrowserSignInFailures(models.Model):
+    """Failed sign-ins from a browser that has signed in before, counted apart from anonymous
+    ones (its device cookie: accounts/lockout.py). A row lives only while it has recent
+    failures: a success deletes it, and old ones are cleared as new failures come."""
+
+    browser = models.CharField(max_length=64, unique=True)  # the device cookie's random key
+    username = models.CharField(max_length=150)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name_plural = "browser sign-in failures"
+
+    def __str__(self) -> str:
+        return f"{self.failures} failed sign-ins as {self.username} from one browser"

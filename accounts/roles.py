@@ -1,6 +1,26 @@
-"""Staff roles as permission sets, applied by migrations and kept in one place."""
+"""Staff roles as permission sets, kept in one place (the migrations froze their own copies)."""
 
 BOARD_STAFF_GROUP = "Board staff"
+# What opens the board's view (/board/) to a staff account.
+BOARD_VIEW_PERMISSION = "payouts.view_payout"
+
+
+def is_board_staff(user) -> bool:
+    return user.is_staff and user.has_perm(BOARD_VIEW_PERMISSION)
+
+
+def landing_url_name(user) -> str:
+    """Where a signed-in account starts: households their dashboard, staff their work.
+
+    Staff are households too, but one without a device has nothing to watch:
+    board staff land on the board, other staff (installers, superusers) on the admin.
+    """
+    if user.is_staff and not user.devices.exists():
+        if is_board_staff(user) and not user.is_superuser:
+            return "board:board"
+        return "admin:index"
+    return "dashboard"
+
 
 # What board staff may do: read households, devices, outages and the ledger;
 # add policy versions (and change those not yet in force); review payouts;
@@ -16,34 +36,13 @@ BOARD_STAFF_PERMISSIONS = [
     ("devices", "change_plannedcut"),
     ("payouts", "view_ledgerentry"),
     ("payouts", "view_accrualrun"),
-    ("payouts", "view_policy"),
-    ("payouts", "add_policy"),
-    ("payouts", "change_policy"),
+    ("policy", "view_policy"),
+    ("policy", "add_policy"),
+    ("policy", "change_policy"),
     ("payouts", "view_payout"),
     ("payouts", "review_payout"),
     ("payouts", "view_payouttransition"),
 ]
-
-
-def sync_group_permissions(apps, group_name: str, permissions: list[tuple[str, str]]) -> None:
-    """Make the group hold exactly these permissions (for use inside a migration)."""
-    from django.contrib.auth.management import create_permissions
-
-    # Permissions are normally created after all migrations ran; create the
-    # ones this group needs now so that a fresh database gets a full group.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name=group_name)
-    wanted = [
-        Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        for app_label, codename in permissions
-    ]
-    group.permissions.set(wanted)
 
 
 def ensure_board_staff_group():

@@ -1,10 +1,11 @@
 """What a household sees: the dashboard's first render and `GET /api/me/summary` both call this.
 
-The live part (balance, rate per second, devices) has the shape of the
-accrual run's broadcasts (`payouts.accrual.device_states`), so the page
-updates from either the same way. The balance is exact at `at`: what is
-posted plus what the household's outages are owed now beyond it (at most
-a second's worth, until the next accrual run posts it).
+The live part (balance, rate per second, devices, and what the page ticks on
+from) is the household's quote (payouts.quotes), the same the accrual run
+broadcasts, so the page starts from the first render the way it goes on from
+a quote. The balance is exact at `at`: what the ledger holds plus what the
+household's outages are owed beyond it (up to a checkpoint's worth, a minute,
+until the accrual posts it).
 """
 
 from __future__ import annotations
@@ -17,16 +18,11 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from devices.models import Device, Outage, OutageStatus
-from payouts.accrual import RunResult, current_policies, device_states, facts_for
-from payouts.compensation import (
-    MONTH_ZONE,
-    household_owed,
-    month_start,
-    still_growing,
-    value_per_second,
-)
+from payouts.accrual import current_policies, facts_for
+from payouts.evidence import unpaid_stretches
 from payouts.models import AccrualState, EntryKind, LedgerEntry, Payout
-from payouts.payments import unpaid_stretches
+from payouts.quotes import quote
+from policy.compensation import MONTH_ZONE, month_start, outages_owed, value_per_second
 
 # What counts as compensation (payouts move money out of the balance, not into it).
 COMPENSATION = [EntryKind.ACCRUAL, EntryKind.ADJUSTMENT]
@@ -56,24 +52,10 @@ def day_start(moment: datetime) -> datetime:
 def household_summary(household, now: datetime | None = None) -> dict:
     """Everything the dashboard shows, as JSON-ready values (amounts as 6-place strings)."""
     now = now or timezone.now()
-    policies = current_policies()
-    terms = policies.at(now)
-    # Every outage that may be owed more than is posted, and every one the
-    # monthly cap depends on.
-    since = month_start(now) - timedelta(days=31)
-    facts = facts_for(
-        Q(device__household=household) & (Q(ended_at__isnull=True) | Q(ended_at__gte=since))
-    )
-    owed = household_owed(list(facts.values()), policies, now).by_outage
-    posted = dict(
-        AccrualState.objects.filter(outage_id__in=list(owed)).values_list("outage_id", "posted")
-    )
-    unposted = sum((owed[o] - posted.get(o, Decimal(0)) for o in owed), Decimal(0))
-    growing = still_growing(list(facts.values()), policies, now, owed)
-    stopped = set() if growing else {household.pk}
-    run = RunResult(started_at=now, owed=owed, facts=facts, stopped=stopped)
-    live = device_states({household.pk}, run, policies, now)[household.pk]
-    balance = Decimal(live["balance"]) + unposted
+    terms = current_policies().at(now)
+    live = quote(household.pk, now)  # the balance, the devices, and what the page ticks from
+    owed = {o["id"]: Decimal(o["owed"]) for o in live["money"]["outages"]}
+    unposted = Decimal(live["balance"]) - Decimal(live["money"]["ledger"])
 
     today, month = day_start(now), month_start(now)
     entries = LedgerEntry.objects.filter(household=household).order_by()
@@ -86,7 +68,7 @@ def household_summary(household, now: datetime | None = None) -> dict:
         .annotate(total=Sum("amount"))
         .values_list("day", "total")
     )
-    # What is owed beyond the ledger is today's (it is at most a second old).
+    # What is owed beyond the ledger is today's (at most a checkpoint, a minute, old).
     by_day[today.date()] = by_day.get(today.date(), Decimal(0)) + unposted
     daily = [
         {"date": day.isoformat(), "amount": _money(by_day.get(day, Decimal(0)))}
@@ -98,7 +80,6 @@ def household_summary(household, now: datetime | None = None) -> dict:
 
     return {
         **live,
-        "balance": _money(balance),
         "at": now.isoformat(),
         "today": _money(by_day[today.date()]),
         "month": _money(month_total),
@@ -118,6 +99,7 @@ def household_summary(household, now: datetime | None = None) -> dict:
                 "paid_at": _iso(p.paid_at),
                 "reference": p.reference,
                 "reason": p.reason,
+                "rejection": p.rejection,  # "return" (paid next time), "refuse" (for good)
             }
             for p in Payout.objects.filter(household=household).order_by("-created_at")[:50]
         ],
@@ -139,8 +121,12 @@ def _policy(terms) -> dict:
 
 
 def _device_values(household) -> list[dict]:
-    """Each device's own figures: what a second of its supply is worth."""
-    rows = Device.objects.filter(household=household).select_related("area").order_by("name")
+    """Each live device's own figures: what a second of its supply is worth."""
+    rows = (
+        Device.objects.filter(household=household, revoked_at__isnull=True)
+        .select_related("area")
+        .order_by("name")
+    )
     return [
         {
             "id": d.pk,
@@ -222,3 +208,64 @@ def _timeline(household, today: datetime, now: datetime) -> list[dict]:
                     }
                 )
     return sorted(spans, key=lambda s: s["from"])
+
+
+SHAPE_SAMPLES = 60
+
+
+def outage_shape(household, outage_id: int, now: datetime | None = None) -> dict | None:
+    """One of the household's outages drawn to its own scale: when its device witnessed the
+    cut, the silences between, and how its amount grew. None if it is not the household's."""
+    now = now or timezone.now()
+    outage = (
+        Outage.objects.filter(pk=outage_id, device__household=household)
+        .select_related("device")
+        .first()
+    )
+    if outage is None:
+        return None
+    policies = current_policies()
+    facts = facts_for(Q(pk=outage.pk))[outage.pk]
+    start = outage.started_at
+    end = outage.ended_at or outage.last_tick_at
+    length = max((end - start).total_seconds(), 1.0)
+
+    def percent(moment: datetime) -> float:
+        return round(min(max((moment - start).total_seconds() / length, 0.0), 1.0) * 100, 3)
+
+    witnessed, cursor, silences = [], start, []
+    for a, b in facts.intervals:
+        if a > cursor:
+            silences.append((cursor, a))
+        witnessed.append((a, b))
+        cursor = max(cursor, b)
+    if end > cursor and outage.status != OutageStatus.ONGOING:
+        silences.append((cursor, end))
+    samples = [start + (end - start) * n / SHAPE_SAMPLES for n in range(SHAPE_SAMPLES + 1)]
+    grown = [outages_owed([facts], policies, moment)[outage.pk] for moment in samples]
+    top = max(grown[-1], Decimal("0.000001"))
+    posted = AccrualState.objects.filter(outage=outage).values_list(
+        "posted", flat=True
+    ).first() or Decimal(0)
+    return {
+        "outage": outage,
+        "start": start,
+        "end": end,
+        "length_seconds": int(length),
+        "witnessed": [
+            {"left": percent(a), "width": max(percent(b) - percent(a), 0.3), "from": a, "to": b}
+            for a, b in witnessed
+        ],
+        "silences": [
+            {"left": percent(a), "width": percent(b) - percent(a), "from": a, "to": b}
+            for a, b in silences
+        ],
+        "curve": " ".join(
+            f"{percent(moment)},{round(100 - float(amount / top) * 100, 3)}"
+            for moment, amount in zip(samples, grown, strict=True)
+        ),
+        "owed": _money(grown[-1]),
+        "posted": _money(posted),
+        "midway": samples[SHAPE_SAMPLES // 2],
+        "unpaid": unpaid_stretches(facts, policies),
+    }

@@ -6,13 +6,13 @@ from accounts import views
 app_name = "accounts"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
     path("payout-details/", views.payout_details, name="payout_details"),
     path(
         "password_change/",
-        auth_views.PasswordChangeView.as_view(success_url="/accounts/password_change/done/"),
+        views.PasswordChangeView.as_view(success_url="/accounts/password_change/done/"),
         name="password_change",
     ),
     path(

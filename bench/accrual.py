@@ -1,12 +1,19 @@
-"""One accrual run over N ongoing outages, and its broadcasts.
+"""The per-second accrual runs over N ongoing outages, on checkpoints.
 
-    .venv/bin/python -m bench.accrual --outages 50000 [--runs 5] [--db postgres|sqlite]
+    .venv/bin/python -m bench.accrual --outages 100000 [--runs 120] [--shards 2]
+        [--db postgres|sqlite]
 
 A fresh database with N households, each with a device in an ongoing
-outage of up to two hours; then, `--runs` times: every outage's last tick
-moves one second on (as a second of ticks would), and one accrual run
-posts what each is owed, then the per-household payloads are built and
-published on the real Redis channel layer. Reports run times.
+outage of up to two hours, posted once by each shard's first run (as the
+runs before would have: each outage is then due at its own second of every
+CELC_ACCRUAL_CHECKPOINT_SECONDS); then
+`--runs` runs, a second apart: every outage's last tick moves one second on
+(as a second of ticks would; ticking on is not an event) and one run per
+shard, in parallel processes as workers take them, posts what is due.
+Reports each run's time (p50, p99, max), what it posted, the checkpoints
+overdue after the runs and the oldest posting of an open outage (every
+outage must be posted within its interval), the ledger entries per outage-hour, and what an open
+board page costs.
 """
 
 from __future__ import annotations
@@ -19,43 +26,41 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.ticks import BASE_DIR, RESULTS, django_env, fresh_database, manage
+from bench.ticks import BASE_DIR, RESULTS, VAR_DIR, django_env, fresh_database, manage
 
 
 def run_shard(moment, shard: int, shards: int) -> dict:
-    """One shard's run, its payloads and its publishing, in a worker process."""
+    """One shard's run in a worker process (no page is open: no quotes)."""
     from django.db import connection
 
-    from accounts.broadcast import send_household_updates
     from payouts import accrual
 
     t0 = time.perf_counter()
     result = accrual.accrue(now=moment, shard=shard, shards=shards)
     t1 = time.perf_counter()
-    payloads = accrual.device_states(result.households, result, accrual.current_policies(), moment)
-    t2 = time.perf_counter()
-    sent = send_household_updates(payloads)
-    t3 = time.perf_counter()
     connection.close()
     return {
         "accrual_ms": round((t1 - t0) * 1000),
-        "payloads_ms": round((t2 - t1) * 1000),
-        "publish_ms": round((t3 - t2) * 1000),
         "phases_ms": result.phases,
+        "outages": result.outages,
         "posted": len(result.posted),
-        "broadcasts": sent,
     }
+
+
+def percentile(values, q: float):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--outages", type=int, default=50000)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--outages", type=int, default=100000)
+    parser.add_argument("--runs", type=int, default=120)
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument(
         "--shards",
@@ -80,7 +85,7 @@ def main() -> None:
     from bench.register import register
     from devices.models import Device, Outage
 
-    tokens_file = Path(BASE_DIR / "var" / "bench-accrual-tokens.json")
+    tokens_file = Path(VAR_DIR / "bench-accrual-tokens.json")
     tokens, _ = register(args.outages)
     tokens_file.write_text(json.dumps(tokens))
     rng = random.Random(3)
@@ -111,14 +116,24 @@ def main() -> None:
                 "(SELECT id FROM devices_outage o WHERE o.device_id = devices_device.id)",
                 [connection.ops.adapt_datetimefield_value(now)],
             )
-    print(f"{args.outages} ongoing outages ready; {args.runs} runs…", flush=True)
+    from payouts import accrual
+    from payouts.models import AccrualState, LedgerEntry
+
+    checkpoint = accrual.CHECKPOINT.total_seconds()
+    print(f"{args.outages} ongoing outages: posting them once (as earlier runs would)…", flush=True)
+    t0 = time.perf_counter()
+    for shard in range(args.shards):  # each shard's first run: everything, due from then on
+        accrual.accrue(now=now, everything=True, shard=shard, shards=args.shards)
+    first_ms = round((time.perf_counter() - t0) * 1000)
+    entries_before = LedgerEntry.objects.count()
+    print(f"first run {first_ms} ms; {args.runs} runs, a second apart…", flush=True)
 
     runs = []
     connection.close()
     pool = multiprocessing.get_context("fork").Pool(args.shards)
-    for n in range(args.runs + 1):  # the first run posts everything from scratch: reported apart
+    for n in range(args.runs):
         moment = now + timedelta(seconds=n + 1)
-        Outage.objects.update(last_tick_at=moment, updated_at=moment)
+        Outage.objects.update(last_tick_at=moment)  # a second of ticks: not an event
         connection.close()
         t0 = time.perf_counter()
         shards = pool.starmap(
@@ -129,18 +144,25 @@ def main() -> None:
             {
                 "wall_ms": round(wall * 1000),
                 "accrual_ms": max(r["accrual_ms"] for r in shards),
-                "payloads_ms": max(r["payloads_ms"] for r in shards),
-                "publish_ms": max(r["publish_ms"] for r in shards),
+                "outages": sum(r["outages"] for r in shards),
                 "posted": sum(r["posted"] for r in shards),
-                "broadcasts": sum(r["broadcasts"] for r in shards),
                 "shards": shards,
             }
         )
-        print({k: v for k, v in runs[-1].items() if k != "shards"}, flush=True)
+        if n % 10 == 0:
+            print({k: v for k, v in runs[-1].items() if k != "shards"}, flush=True)
     pool.close()
-    steady = runs[1:]
+    # Every open outage must be due again within the interval: none overdue after the runs
+    # (a checkpoint missed), so none was last posted more than an interval ago.
+    open_states = AccrualState.objects.filter(open=True)
+    overdue = open_states.filter(due_at__lt=moment).count()
+    # The earliest due was posted at most an interval before it: its posting is the oldest.
+    earliest = open_states.order_by("due_at").values_list("due_at", flat=True).first()
+    oldest_age = checkpoint - (earliest - moment).total_seconds() if earliest else None
+    entries = LedgerEntry.objects.count() - entries_before
+    outage_hours = args.outages * args.runs / 3600
     # What an open /board/ page costs the worker every CELC_BOARD_LIVE_SECONDS.
-    from payouts import board
+    from board import live as board
 
     board_ms = []
     for _ in range(3):
@@ -148,20 +170,25 @@ def main() -> None:
         board.live_payload(moment)
         board_ms.append(round((time.perf_counter() - t0) * 1000))
     print({"board_live_ms": board_ms}, flush=True)
+    times = [r["wall_ms"] for r in runs]
     result = {
         "benchmark": "accrual",
-        "when": datetime.now().strftime("%Y%m%d-%H%M%S"),
+        "when": datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
         "db": args.db,
         "outages": args.outages,
-        "first_run": runs[0],
-        "runs": steady,
-        "accrual_ms_p50": statistics.median(r["accrual_ms"] for r in steady),
-        "accrual_ms_max": max(r["accrual_ms"] for r in steady),
-        "broadcast_ms_p50": statistics.median(r["payloads_ms"] + r["publish_ms"] for r in steady),
+        "checkpoint_s": checkpoint,
         "shards": args.shards,
-        "wall_ms_p50": statistics.median(r["wall_ms"] for r in steady),
-        "wall_ms_max": max(r["wall_ms"] for r in steady),
+        "first_run_everything_ms": first_ms,
+        "run_ms_p50": statistics.median(times),
+        "run_ms_p99": percentile(times, 0.99),
+        "run_ms_max": max(times),
+        "outages_per_run_p50": statistics.median(r["outages"] for r in runs),
+        "posted_per_run_p50": statistics.median(r["posted"] for r in runs),
+        "checkpoints_overdue": overdue,
+        "oldest_posting_age_s": round(oldest_age, 1) if oldest_age is not None else None,
+        "ledger_entries_per_outage_hour": round(entries / outage_hours, 1),
         "board_live_ms_p50": statistics.median(board_ms),
+        "runs": runs,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"accrual-{args.db}-{args.outages}-{result['when']}.json"

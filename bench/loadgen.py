@@ -10,9 +10,11 @@ its seq. Writes a JSON summary with a timeline per 10 s.
 
 With `--sessions FILE` (a signed-in session key per device's household)
 every household also watches `/ws/balance/` on the next server along (so
-its updates cross processes), and the tick-to-household-update latency of
-a tick is the time from its send to the first update whose device state
-counts it (`last_tick_at` at or past the tick's own timestamp).
+what it hears crosses processes). The cut starts with each device's first
+`off` tick and ends with an `on` tick when the time is up: the household
+sees the cut start when its page hears the `cut_started` event, and the
+power back when it hears `power_back`; those latencies run from the tick's
+send. Quotes (the page's state to tick on from) are counted too.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import json
 import random
 import resource
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from datetime import UTC, datetime
 
 from websockets.asyncio.client import connect
@@ -49,9 +51,11 @@ class Stats:
         )
         self.connected = 0
         self.watching = 0
-        self.updates = 0
-        self.update_latencies: list[float] = []
-        self.deliveries: list[float] = []  # from the accrual run's `at` to the household
+        self.updates = 0  # quotes heard by households
+        self.events = 0
+        self.deliveries: list[float] = []  # from a quote's `at` to the household
+        self.cut_seen: list[float] = []  # cut started: first off tick sent -> event heard
+        self.back_seen: list[float] = []  # power back: on tick sent -> event heard
 
     def bucket(self, now: float) -> dict:
         return self.timeline[int((now - self.start) // 10)]
@@ -79,8 +83,10 @@ async def device(
     seq0: int,
     every: float = 1.0,
     power: str = "off",
-    unseen: deque | None = None,
+    sent_at: dict | None = None,
 ) -> None:
+    """A device: a tick each `every` seconds until `stop_at`; a cut (power off) ends with an
+    `on` tick, the power back. `sent_at` gets when the cut's first tick and the `on` went."""
     pending: dict[int, float] = {}
     try:
         async with _connect(url, {"Authorization": f"Bearer {token}"}) as ws:
@@ -106,30 +112,34 @@ async def device(
             loop = asyncio.get_running_loop()
             next_at = loop.time() + phase
             seq = seq0
+            state = power
             while True:
                 await asyncio.sleep(max(0.0, next_at - loop.time()))
                 if time.monotonic() >= stop_at:
-                    break
+                    if state == "on" or power == "on":
+                        break
+                    state = "on"  # the power comes back: one last tick
                 seq += 1
                 ms = int(time.time() * 1000)
                 ts = datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
                 pending[seq] = time.monotonic()
-                if unseen is not None:
-                    unseen.append((ms, pending[seq]))
-                await ws.send(f'{{"type":"tick","seq":{seq},"ts":"{ts}","power":"{power}"}}')
+                if sent_at is not None:
+                    sent_at.setdefault("cut" if state == "off" else "back", pending[seq])
+                await ws.send(f'{{"type":"tick","seq":{seq},"ts":"{ts}","power":"{state}"}}')
                 stats.sent += 1
                 stats.bucket(pending[seq])["sent"] += 1
                 next_at += every  # open loop: the schedule never waits for acks
-            await asyncio.sleep(3)  # let the last acks arrive
+            await asyncio.sleep(3)  # let the last acks (and the power-back events) arrive
             receiver.cancel()
     except Exception as error:  # a benchmark counts failures, it does not stop on them
         stats.errors[type(error).__name__] += 1
 
 
 async def watcher(
-    session_key: str, url: str, origin: str, unseen: deque, stats: Stats, ready: asyncio.Event
+    session_key: str, url: str, origin: str, sent_at: dict, stats: Stats, ready: asyncio.Event
 ) -> None:
-    """A household's dashboard socket: times each tick until an update counts it.
+    """A household's dashboard socket: times the cut's start and the power back to the
+    events its page hears, and counts the quotes.
 
     Like the page's script it reconnects when refused (up to 5 tries, a second apart).
     """
@@ -141,7 +151,7 @@ async def watcher(
                 stats.watching += 1
                 ready.set()
                 async for frame in ws:
-                    _household_update(json.loads(frame), unseen, stats)
+                    _household_heard(json.loads(frame), sent_at, stats)
             return
         except asyncio.CancelledError:
             raise
@@ -153,24 +163,22 @@ async def watcher(
             await asyncio.sleep(1)
 
 
-def _household_update(message: dict, unseen: deque, stats: Stats) -> None:
-    if "devices" not in message:
-        return  # the heartbeat
+def _household_heard(message: dict, sent_at: dict, stats: Stats) -> None:
     now = time.monotonic()
-    run_at = datetime.fromisoformat(message["at"]).timestamp()
-    stats.deliveries.append(time.time() - run_at)
-    bucket = stats.bucket(now)
-    stats.updates += 1
-    bucket["updates"] += 1
-    for state in message["devices"]:
-        outage = state.get("outage") or {}
-        if not outage.get("last_tick_at"):
-            continue
-        counted = round(datetime.fromisoformat(outage["last_tick_at"]).timestamp() * 1000)
-        while unseen and unseen[0][0] <= counted:
-            latency = now - unseen.popleft()[1]
-            stats.update_latencies.append(latency)
-            bucket["update_latencies"].append(latency)
+    kind = message.get("type")
+    if kind == "event":
+        stats.events += 1
+        event = message.get("event")
+        if event == "cut_started" and "cut" in sent_at and "cut_seen" not in sent_at:
+            sent_at["cut_seen"] = now
+            stats.cut_seen.append(now - sent_at["cut"])
+        elif event == "power_back" and "back" in sent_at and "back_seen" not in sent_at:
+            sent_at["back_seen"] = now
+            stats.back_seen.append(now - sent_at["back"])
+    elif kind == "quote":
+        stats.updates += 1
+        stats.bucket(now)["updates"] += 1
+        stats.deliveries.append(time.time() - datetime.fromisoformat(message["at"]).timestamp())
 
 
 async def main_async(args) -> dict:
@@ -185,19 +193,19 @@ async def main_async(args) -> dict:
     began = time.monotonic()
     stats = Stats(began)
     watchers = []
-    unseen_by_device: list[deque | None] = [None] * len(tokens)
+    sent_by_device: list[dict | None] = [None] * len(tokens)
     if sessions is not None:
         # The households are watching before the cut: open their sockets first.
         readiness = []
         for index in range(len(tokens)):
-            unseen_by_device[index] = deque()
+            sent_by_device[index] = {}
             url = urls[(index + 1) % len(urls)].replace("/ws/device/", "/ws/balance/")
             origin = url.replace("ws://", "http://").split("/ws/")[0]
             ready = asyncio.Event()
             readiness.append(ready)
             watchers.append(
                 asyncio.create_task(
-                    watcher(sessions[index], url, origin, unseen_by_device[index], stats, ready)
+                    watcher(sessions[index], url, origin, sent_by_device[index], stats, ready)
                 )
             )
             if index % args.ramp == args.ramp - 1:
@@ -221,7 +229,7 @@ async def main_async(args) -> dict:
                     seq0,
                     every=args.heartbeat if args.idle else 1.0,
                     power="on" if args.idle else "off",
-                    unseen=unseen_by_device[index],
+                    sent_at=sent_by_device[index],
                 )
             )
         )
@@ -241,9 +249,7 @@ async def main_async(args) -> dict:
             "acked_per_s": b["acked"] / 10,
             "ack_p50_ms": _ms(percentile(b["latencies"], 0.5)),
             "ack_p99_ms": _ms(percentile(b["latencies"], 0.99)),
-            "updates_per_s": b["updates"] / 10,
-            "update_p50_ms": _ms(percentile(b["update_latencies"], 0.5)),
-            "update_p99_ms": _ms(percentile(b["update_latencies"], 0.99)),
+            "quotes_per_s": b["updates"] / 10,
         }
         for key, b in sorted(stats.timeline.items())
         if key >= 0
@@ -273,18 +279,22 @@ async def main_async(args) -> dict:
 
 
 def _household_side(stats: Stats, steady: list[dict]) -> dict:
-    lat = stats.update_latencies
+    cut, back = stats.cut_seen, stats.back_seen
     return {
         "watching": stats.watching,
-        "updates_received": stats.updates,
-        "updates_per_s": round(sum(r["updates_per_s"] for r in steady) / max(1, len(steady)), 1),
-        "ticks_seen_by_household": len(lat),
-        "update_p50_ms": _ms(percentile(lat, 0.5)),
-        "update_p99_ms": _ms(percentile(lat, 0.99)),
-        "update_max_ms": _ms(max(lat) if lat else None),
-        "run_to_household_p50_ms": _ms(percentile(stats.deliveries, 0.5)),
-        "run_to_household_p99_ms": _ms(percentile(stats.deliveries, 0.99)),
-        "seen_within_1_5s": round(sum(1 for x in lat if x <= 1.5) / len(lat), 5) if lat else None,
+        "events_heard": stats.events,
+        "quotes_heard": stats.updates,
+        "quotes_per_s": round(sum(r["quotes_per_s"] for r in steady) / max(1, len(steady)), 1),
+        "cut_started_seen": len(cut),
+        "cut_seen_p50_ms": _ms(percentile(cut, 0.5)),
+        "cut_seen_p99_ms": _ms(percentile(cut, 0.99)),
+        "cut_seen_max_ms": _ms(max(cut) if cut else None),
+        "power_back_seen": len(back),
+        "back_seen_p50_ms": _ms(percentile(back, 0.5)),
+        "back_seen_p99_ms": _ms(percentile(back, 0.99)),
+        "back_seen_max_ms": _ms(max(back) if back else None),
+        "quote_delivery_p50_ms": _ms(percentile(stats.deliveries, 0.5)),
+        "quote_delivery_p99_ms": _ms(percentile(stats.deliveries, 0.99)),
     }
 
 

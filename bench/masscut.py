@@ -7,10 +7,11 @@ Starts the whole stack on loopback as production runs it, on a fresh
 database (PostgreSQL `celc_bench`, or var/bench.sqlite3): a private Redis,
 `--web` daphne processes, a Celery worker with `--shards` pool processes
 and Celery beat running the accrual every second in `--shards` shards.
-`bench.loadgen` (its own process) opens N device sockets, spread over the
-daphne processes, each sending an `off` tick every second open loop, and N
-household sockets on `/ws/balance/`, each on a different daphne process
-from its device. Afterwards it reads what the database stored and the
+`bench.loadgen` (its own process) opens N household sockets on
+`/ws/balance/`, then N device sockets, each household on a different daphne
+process from its device; each device sends an `off` tick every second, open
+loop, for the time held, then an `on` tick: the households' pages must hear
+the cut start and the power back. Afterwards it reads what the database stored and the
 accrual runs made. Writes bench/results/masscut-<db>-<N>-<time>.json with
 the figures, CPU and RSS per process and a timeline per 10 s.
 """
@@ -33,6 +34,7 @@ import psutil
 from bench.ticks import (
     BASE_DIR,
     RESULTS,
+    VAR_DIR,
     Sampler,
     django_env,
     fresh_database,
@@ -41,7 +43,7 @@ from bench.ticks import (
     register_query,
     ticks_stored,
 )
-from celc.stack import Stack, daphne_argv, free_port, redis_argv, wait_for_port
+from devtools.stack import Stack, daphne_argv, free_port, redis_argv, wait_for_port
 
 RAMP_PER_SECOND = 250  # device connections opened per second (bench.loadgen's default)
 
@@ -55,7 +57,7 @@ def profile(targets: dict[str, int], after: float, seconds: float, stamp: str, o
     time.sleep(after)
     procs = {}
     for name, pid in targets.items():
-        path = BASE_DIR / "var" / f"profile-{stamp}-{name}.txt"
+        path = VAR_DIR / f"profile-{stamp}-{name}.txt"
         argv = [
             str(Path(sys.executable).parent / "py-spy"),
             "record",
@@ -93,7 +95,7 @@ def top_self(path, n: int = 15) -> list[tuple[str, float]]:
 
 def start_stack(stack: Stack, env: dict, web: int, shards: int) -> list[int]:
     """Redis, daphne x web, a worker and beat; returns the daphne ports once all listen."""
-    var = BASE_DIR / "var" / "bench-stack"
+    var = VAR_DIR / "bench-stack"
     var.mkdir(parents=True, exist_ok=True)
     redis_port = free_port()
     redis = stack.start("redis", redis_argv(redis_port, var))
@@ -127,7 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--devices", type=int, default=3000)
+    parser.add_argument("--devices", type=int, default=5000)
     parser.add_argument("--duration", type=float, default=300, help="seconds held after the ramp")
     parser.add_argument("--web", type=int, default=os.cpu_count() or 1, help="daphne processes")
     parser.add_argument("--shards", type=int, default=os.cpu_count() or 1, help="accrual shards")
@@ -142,12 +144,12 @@ def main() -> None:
     args = parser.parse_args()
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     env = django_env(fresh_database(args.db))
     print(f"Preparing {args.db}: {args.devices} households, one device each…", flush=True)
     manage(env, "migrate", "--noinput", "-v", "0")
-    tokens_path = BASE_DIR / "var" / "bench-tokens.json"
-    sessions_path = BASE_DIR / "var" / "bench-sessions.json"
+    tokens_path = VAR_DIR / "bench-tokens.json"
+    sessions_path = VAR_DIR / "bench-sessions.json"
     subprocess.run(
         [sys.executable, "-m", "bench.register", str(args.devices), tokens_path, sessions_path],
         cwd=BASE_DIR,
@@ -158,7 +160,7 @@ def main() -> None:
     stack = Stack(echo=False)
     try:
         ports = start_stack(stack, env, args.web, args.shards)
-        out = BASE_DIR / "var" / "bench-loadgen.json"
+        out = VAR_DIR / "bench-loadgen.json"
         urls = ",".join(f"ws://127.0.0.1:{port}/ws/device/" for port in ports)
         print(
             f"Cutting power to {args.devices} devices for {args.duration:.0f} s "
@@ -220,6 +222,8 @@ def main() -> None:
         time.sleep(1)
         stored = ticks_stored(env)
         runs = accrual_runs(env, *window)
+        time.sleep(3)  # the cut's end posted in full by the next runs
+        ledger = json.loads(register_query(env, "--ledger"))
         crashed = [name for name, p in stack.processes.items() if name != "loadgen" and p.poll()]
     finally:
         stack.stop()
@@ -248,6 +252,11 @@ def main() -> None:
         "accrual_run_max_ms": max(durations) if durations else None,
         "accrual_outages_per_run_max": max((r["outages"] for r in runs), default=0),
         "servers_crashed": crashed,
+        "ledger_entries_per_outage_hour": round(
+            ledger["accrual_entries"] / ledger["outage_hours"], 1
+        )
+        if ledger["outage_hours"]
+        else None,
         "processes": processes,
         "rss_kb_per_device_connection": round(
             sum(v["rss_mb_max"] - v["rss_mb_start"] for k, v in processes.items() if "daphne" in k)
@@ -263,8 +272,10 @@ def main() -> None:
     path.write_text(json.dumps(result, indent=2))
     keys = [
         "devices", "connected", "watching", "sent_per_s", "stored_per_s", "acked_per_s",
-        "ack_p50_ms", "ack_p99_ms", "acked_within_2s", "update_p50_ms", "update_p99_ms",
-        "seen_within_1_5s", "updates_per_s", "accrual_run_p50_ms", "accrual_run_max_ms",
+        "ack_p50_ms", "ack_p99_ms", "acked_within_2s", "cut_started_seen", "cut_seen_p50_ms",
+        "cut_seen_p99_ms", "power_back_seen", "back_seen_p50_ms", "back_seen_p99_ms",
+        "quotes_per_s", "accrual_run_p50_ms", "accrual_run_max_ms",
+        "ledger_entries_per_outage_hour",
         "accrual_runs", "accrual_runs_expected", "every_ack_stored", "errors",
         "servers_crashed", "loadgen_cpu_share_of_one_core", "rss_kb_per_device_connection",
     ]  # fmt: skip

@@ -5,6 +5,7 @@ DATABASE_URL=... python -m bench.register N tokens.json [sessions.json]
 DATABASE_URL=... python -m bench.register --stored   # print ticks stored so far
 DATABASE_URL=... python -m bench.register --heard    # devices with a stored tick
 DATABASE_URL=... python -m bench.register --runs ISO ISO  # accrual runs between (JSON)
+DATABASE_URL=... python -m bench.register --ledger   # accrual entries and outage-hours (JSON)
 """
 
 import json
@@ -32,7 +33,7 @@ from django.utils.crypto import get_random_string  # noqa: E402
 
 from devices import tokens  # noqa: E402
 from devices.models import Area, Device, Outage  # noqa: E402
-from payouts.models import AccrualRun  # noqa: E402
+from payouts.models import AccrualRun, LedgerEntry  # noqa: E402
 
 AREAS = 10
 
@@ -98,9 +99,16 @@ def runs_between(since: datetime, until: datetime) -> list[dict]:
 
 if __name__ == "__main__":
     if sys.argv[1] == "--stored":
-        print(Outage.objects.aggregate(s=Sum("ticks_received"))["s"] or 0)
+        # The off ticks each outage counted, and the on tick that ended each ended one.
+        off = Outage.objects.aggregate(s=Sum("ticks_received"))["s"] or 0
+        print(off + Outage.objects.filter(status="ended").count())
     elif sys.argv[1] == "--heard":
         print(Device.objects.filter(last_seq__isnull=False).count())
+    elif sys.argv[1] == "--ledger":
+        # Accrual entries per outage-hour witnessed: the ledger's rows a cut costs.
+        entries = LedgerEntry.objects.filter(kind="accrual").count()
+        hours = float(Outage.objects.aggregate(s=Sum("witnessed_seconds"))["s"] or 0) / 3600
+        print(json.dumps({"accrual_entries": entries, "outage_hours": round(hours, 2)}))
     elif sys.argv[1] == "--runs":
         since, until = (datetime.fromisoformat(arg) for arg in sys.argv[2:4])
         print(json.dumps(runs_between(since, until)))

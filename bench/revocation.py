@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 from websockets.asyncio.client import connect
 
@@ -50,8 +50,8 @@ def main() -> None:
     django.setup()
     from django.contrib.auth import get_user_model
 
-    from celc.stack import free_port, start_daphne
     from devices import services
+    from devtools.stack import free_port, start_daphne
 
     user = get_user_model().objects.create_user("revocation-bench")
     port = free_port()
@@ -72,7 +72,7 @@ def main() -> None:
     times.sort()
     result = {
         "benchmark": "revocation",
-        "when": datetime.now().strftime("%Y%m%d-%H%M%S"),
+        "when": datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
         "db": args.db,
         "trials": len(times),
         "close_after_revoke_p50_ms": round(times[len(times) // 2] * 1000),

@@ -20,20 +20,23 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from devtools.stack import BASE_DIR, VAR_DIR
+
 RESULTS = BASE_DIR / "bench" / "results"
+# Where the benchmarks keep their databases, tokens and profiles: the stack's own place.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 PG_BENCH_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/celc_bench")
 
 
 def fresh_database(kind: str) -> str:
     if kind == "sqlite":
-        path = BASE_DIR / "var" / "bench.sqlite3"
+        path = VAR_DIR / "bench.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
@@ -207,20 +210,20 @@ def main() -> None:
     args = parser.parse_args()
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     database_url = fresh_database(args.db)
     env = django_env(database_url)
     print(f"Preparing {args.db} with {args.devices} devices…", flush=True)
     manage(env, "migrate", "--noinput", "-v", "0")
-    tokens_path = BASE_DIR / "var" / "bench-tokens.json"
+    tokens_path = VAR_DIR / "bench-tokens.json"
     register_devices(env, args.devices, tokens_path)
 
-    from celc.stack import free_port, start_daphne
+    from devtools.stack import free_port, start_daphne
 
     ports = [free_port() for _ in range(args.web)]
     web = [start_daphne(port, env) for port in ports]
     try:
-        out = BASE_DIR / "var" / "bench-loadgen.json"
+        out = VAR_DIR / "bench-loadgen.json"
         urls = ",".join(f"ws://127.0.0.1:{port}/ws/device/" for port in ports)
         print(
             f"Running {args.devices} devices for {args.duration:.0f} s against {args.web} daphne…",

@@ -3,13 +3,21 @@ from django.db.backends.signals import connection_created
 
 
 class CelcConfig(AppConfig):
-    """The project itself: database set-up every app relies on."""
+    """The project itself: database set-up every app relies on, and the admin's own rules."""
 
     name = "celc"
     verbose_name = "Central Electric"
 
     def ready(self):
-        import celc.lookups  # noqa: F401  (registers field__any)
-        from celc.db import use_fast_loaders
+        import celc.lookups  # noqa: F401  (registers field__any and bounded lookups)
+        from common.db import use_fast_loaders
 
-        connection_created.connect(use_fast_loaders, dispatch_uid="celc.db.use_fast_loaders")
+        connection_created.connect(use_fast_loaders, dispatch_uid="common.db.use_fast_loaders")
+
+        # The admin's modules are loaded by now (django.contrib.admin is ready first).
+        from django.contrib import admin
+
+        from common.admin import check_dates_everywhere, superusers_only
+
+        superusers_only(admin.site, "axes")
+        check_dates_everywhere(admin.site)

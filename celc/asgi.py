@@ -11,15 +11,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "celc.settings")
 os.environ.setdefault("CELC_DB_POOL", "1")
 django_asgi_app = get_asgi_application()
 
-from celc import daphne_close_codes  # noqa: E402
+from celc import daphne_close_codes, daphne_limits, proxy  # noqa: E402
 from celc.routing import websocket_application  # noqa: E402  (needs Django set up first)
 
 daphne_close_codes.install()  # the device protocol's 1009 must reach the device
+daphne_limits.install()  # 64 KiB messages, refused before they are read whole
+proxy.install()  # --proxy-headers: the last hop of X-Forwarded-For, not the client's own
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
 
 # Thousands of long-lived connections make full garbage collections long
-# (about 1 s at 9,000 connections), and back to back once a backlog forms.
+# (measured in docs/performance.md), and back to back once a backlog forms.
 # Keep what start-up built out of the collector and collect young objects
 # less often.
 gc.freeze()

@@ -57,6 +57,28 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-key-only-for-DJANGO_DEBUG=1"  # noqa: S105
 
+
+def secret_key_weaknesses(key: str) -> list[str]:
+    """What Django's deploy check (security.W009) would say of the key, as reasons."""
+    reasons = []
+    if len(key) < 50:
+        reasons.append("at least 50 characters")
+    if len(set(key)) < 5:
+        reasons.append("at least 5 different characters")
+    if key.startswith("django-insecure-"):
+        reasons.append('not start with "django-insecure-"')
+    return reasons
+
+
+# A weak key lets anyone forge sessions, password-reset links and signed cookies:
+# production refuses it rather than warning (DJANGO_DEBUG keeps whatever it is given).
+if not DEBUG and (_weaknesses := secret_key_weaknesses(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is too weak: it must have "
+        + ", ".join(_weaknesses)
+        + '. Make one with: python -c "import secrets; print(secrets.token_urlsafe(50))"'
+    )
+
 ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
@@ -70,24 +92,35 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "axes",
+    # The project's apps, top to bottom: each imports only those below it (make lint).
     "celc.apps.CelcConfig",
+    "board",
     "accounts",
-    "devices",
     "payouts",
+    "devices",
+    "policy",
+    # Beside them: demo data and the development stack's commands (nothing imports it).
+    "devtools",
 ]
 
-# Sign-in lockout (django-axes): after this many failed attempts for one
-# username from one address, that pair is locked out for the cool-off time.
+# Sign-in lockout (django-axes and accounts/lockout.py): after this many failed attempts
+# for one username from one address, that pair is locked out for the cool-off time; after
+# the higher address limit across usernames, the address. A browser that has signed in
+# before (its device cookie) is counted apart, by its own failures only.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = envint("CELC_LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = envint("CELC_LOGIN_ADDRESS_FAILURE_LIMIT", 30)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("CELC_LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# The connection's address, or behind the TLS proxy the one it appended (celc/proxy.py).
+AXES_CLIENT_IP_CALLABLE = "celc.proxy.client_address"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -99,6 +132,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.lockout.device_cookie_middleware",
     # Last: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -187,7 +221,7 @@ STORAGES = {
         # plain files straight from static/ while developing.
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "common.staticfiles.StaticFilesStorage"
     },
 }
 
@@ -220,8 +254,13 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The accrual runs every second, split over this many shards of households
-# that workers take in parallel (one per core is a good start).
+# that workers take in parallel (one per core is a good start). Each run posts
+# only what is due: an open outage at least every CHECKPOINT seconds (and at
+# once when its evidence changes), and works out fresh quotes for the pages
+# open on it every QUOTE_EVERY seconds.
 ACCRUAL_SHARDS = envint("CELC_ACCRUAL_SHARDS", 1)
+ACCRUAL_CHECKPOINT_SECONDS = envint("CELC_ACCRUAL_CHECKPOINT_SECONDS", 60)
+QUOTE_EVERY_SECONDS = envint("CELC_QUOTE_EVERY_SECONDS", 30)
 # Payouts: once a day at this time (India Standard Time, HH:MM), every balance of
 # at least the minimum (rupees) becomes a payout awaiting review.
 CELC_PAYOUT_MINIMUM = Decimal(os.environ.get("CELC_PAYOUT_MINIMUM", "1.00"))
@@ -255,7 +294,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 9.0},
     },
     "board-live": {
-        "task": "payouts.tasks.board_update",
+        "task": "board.tasks.board_update",
         "schedule": float(BOARD_LIVE_SECONDS),
         "options": {"expires": BOARD_LIVE_SECONDS * 0.9},
     },
@@ -265,14 +304,14 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": LIVE_HEARTBEAT_SECONDS * 0.9},
     },
     "payouts-daily": {
-        "task": "payouts.tasks.make_payouts",
+        "task": "payouts.tasks.create_payouts",
         "schedule": crontab(hour=_payout_hour, minute=_payout_minute),  # in CELERY_TIMEZONE
     },
 }
 
 # Devices. Heartbeats are at most 60 s apart while the power is on; a device
 # missing 3 is shown offline. max_gap and the silence timeout are settings
-# of the compensation policy (payouts.Policy), not of the deployment.
+# of the compensation policy (policy.Policy), not of the deployment.
 DEVICE_HEARTBEAT_SECONDS = envint("CELC_HEARTBEAT_SECONDS", 60)
 DEVICE_MISSED_HEARTBEATS = envint("CELC_MISSED_HEARTBEATS", 3)
 # How often each web process writes the ticks it received, in one transaction.
@@ -287,7 +326,10 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31536000) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS and envbool("DJANGO_HSTS_PRELOAD", True)
-if envbool("DJANGO_BEHIND_TLS_PROXY", False):
+# Behind it, the client's address is the last hop of X-Forwarded-For (celc/proxy.py): daphne
+# runs with --proxy-headers (devtools.stack), and sign-in lockouts count by that address.
+BEHIND_TLS_PROXY = envbool("DJANGO_BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -1,8 +1,15 @@
+import hashlib
+import json
+
 from django.contrib import admin, messages
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 
-from celc.admin import ReadOnlyAdmin
+from common.admin import ReadOnlyAdmin
 from devices import services, tokens
 from devices.models import Area, Device, Outage, PlannedCut, WitnessedInterval
 
@@ -105,7 +112,7 @@ class DeviceAdmin(admin.ModelAdmin):
         "token_prefix",
         "revoked_at",
     )
-    list_filter = (PowerStateFilter, "area", "household")
+    list_filter = (PowerStateFilter, "area", ("household", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("household", "area")
     search_fields = ("name", "household__username", "area__code", "area__name", "token_prefix")
     readonly_fields = (
@@ -121,11 +128,22 @@ class DeviceAdmin(admin.ModelAdmin):
     autocomplete_fields = ("household", "area")
     actions = ["regenerate_tokens", "revoke"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A device's household and area are what its outages were paid to and corroborated
+        # by: changing them would move its history. Moving a sensor is a new registration.
+        fields = super().get_readonly_fields(request, obj)
+        return fields if obj is None else ("household", "area", *fields)
+
     @admin.display(description="state")
     def state(self, device):
         return "revoked" if device.is_revoked else device.connection_state()
 
     def save_model(self, request, obj, form, change):
+        if change and {"monthly_units", "tariff"} & set(form.changed_data):
+            # Units and tariff apply from now on, never to time already witnessed.
+            services.device_change_supply(
+                device=obj, monthly_units=obj.monthly_units, tariff=obj.tariff, by=request.user
+            )
         if not change:
             token = tokens.mint_token()
             obj.token_hash = tokens.hash_token(token)
@@ -134,7 +152,7 @@ class DeviceAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def response_add(self, request, obj, post_url_continue=None):
-        return self.token_page(request, [(obj, obj._new_token)], "registered")
+        return self.show_tokens_once(request, [(obj, obj._new_token)], "registered")
 
     @admin.action(
         description="Regenerate the token of the selected devices", permissions=["change"]
@@ -144,35 +162,121 @@ class DeviceAdmin(admin.ModelAdmin):
         if not live:
             self.message_user(request, "Revoked devices keep no token.", messages.WARNING)
             return None
+        if len(live) > TOKENS_PER_PAGE:
+            self.message_user(
+                request,
+                f"Regenerate at most {TOKENS_PER_PAGE} tokens at a time: nothing was changed.",
+                messages.ERROR,
+            )
+            return None
         minted = [(device, services.device_regenerate_token(device=device)) for device in live]
-        return self.token_page(request, minted, "given a new token")
+        return self.show_tokens_once(request, minted, "given a new token")
 
     @admin.action(description="Revoke the selected devices", permissions=["change"])
     def revoke(self, request, queryset):
-        count = 0
-        for device in queryset.filter(revoked_at__isnull=True):
+        live = list(queryset.filter(revoked_at__isnull=True).select_related("household", "area"))
+        if not live:
+            self.message_user(request, "The selected devices are revoked already.", messages.INFO)
+            return None
+        if request.POST.get("confirmed") != "yes":
+            # Revoking cannot be undone: say what it does and ask first.
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Revoke: confirm",
+                "devices": live,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/devices/device/revoke.html", context)
+        for device in live:
             services.device_revoke(device=device)
-            count += 1
         self.message_user(
             request,
-            f"Revoked {count} device(s): their connections close within 2 s.",
+            f"Revoked {len(live)} device(s): nothing more is stored under their tokens, and "
+            "their connections close within about a second.",
             messages.SUCCESS,
         )
 
-    def token_page(self, request, minted, what):
-        """The only place a token is ever shown: rendered into this response, stored nowhere."""
+    def get_urls(self):
+        tokens = self.admin_site.admin_view(self.token_view)
+        return [path("token/", tokens, name="devices_device_token"), *super().get_urls()]
+
+    def show_tokens_once(self, request, minted, what):
+        """Redirect to the token page, the new tokens riding along in a signed cookie.
+
+        The response to the POST is a redirect, so reloading the page that shows a
+        token repeats nothing; the cookie is sent only to the token page, which
+        deletes it as it shows the tokens: a reload (or the back button) finds
+        nothing to show. Nothing on the server keeps a token, only its hash.
+        """
+        url = reverse("admin:devices_device_token")
+        response = redirect(url)
+        payload = {
+            "what": what,
+            "minted": [[device.pk, token] for device, token in minted],
+            "for": _reader(request),
+        }
+        # A session cookie (never written to disk by the browser); the signature expires.
+        response.set_signed_cookie(
+            TOKEN_COOKIE,
+            json.dumps(payload),
+            salt=TOKEN_COOKIE,
+            path=url,
+            secure=request.is_secure(),
+            httponly=True,
+            samesite="Strict",
+        )
+        return response
+
+    def token_view(self, request):
+        """The only place a token is ever shown: once, from the cookie, which it deletes."""
+        url = reverse("admin:devices_device_token")
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        try:
+            payload = json.loads(
+                request.get_signed_cookie(
+                    TOKEN_COOKIE, salt=TOKEN_COOKIE, max_age=TOKEN_COOKIE_SECONDS
+                )
+            )
+            minted_pairs = [(int(pk), str(token)) for pk, token in payload["minted"]]
+            what = str(payload["what"])
+            if payload["for"] != _reader(request):
+                raise ValueError("made for another session")
+        except (KeyError, TypeError, signing.BadSignature, ValueError):
+            payload, minted_pairs, what = None, [], ""
+        minted = []
+        if payload is not None:
+            devices = Device.objects.select_related("household", "area").in_bulk(
+                [pk for pk, _ in minted_pairs]
+            )
+            minted = [(devices[pk], token) for pk, token in minted_pairs if pk in devices]
+        scheme = "wss" if request.is_secure() else "ws"
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "minted": minted,
             "what": what,
-            "title": "Copy the device token now"
-            if len(minted) == 1
-            else "Copy the device tokens now",
+            "device_url": f"{scheme}://{request.get_host()}/ws/device/",
+            "title": "Copy the device token now" if minted else "The token was shown once",
         }
         response = TemplateResponse(request, "admin/devices/device/token.html", context)
         response["Cache-Control"] = "no-store"
+        response.delete_cookie(TOKEN_COOKIE, path=url, samesite="Strict")
         return response
+
+
+def _reader(request) -> str:
+    """Who may read a token cookie: this user in this session (a digest, not the key)."""
+    session = request.session.session_key or ""
+    return hashlib.sha256(f"{request.user.pk}:{session}".encode()).hexdigest()
+
+
+# New tokens travel from the POST that made them to the page that shows them in this
+# cookie (signed, bound to the user's session, sent only to that page, deleted there).
+TOKEN_COOKIE = "celc_new_tokens"  # noqa: S105 (a cookie name)
+TOKEN_COOKIE_SECONDS = 300
+TOKENS_PER_PAGE = 40  # a cookie holds about 4 KB
 
 
 class WitnessedIntervalInline(admin.TabularInline):

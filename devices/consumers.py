@@ -4,16 +4,21 @@ import time
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
-from celc.consumers import NoDatabaseHop
+from common.consumers import NoDatabaseHop
 from devices import protocol
 from devices.hub import get_hub
-from devices.protocol import ProtocolError, TokenBucket
+from devices.limits import MAX_CONNECTIONS, RATE_PER_SECOND
+from devices.protocol import ProtocolError
 from devices.services import bearer_token
 
-RATE_PER_SECOND = 20
-RATE_BURST = 40
-
 UNAUTHORIZED = ProtocolError("unauthorized", "missing, unknown or revoked device token")
+RATE_LIMITED = ProtocolError(
+    "rate_limited", f"more than {RATE_PER_SECOND} frames/s from this device"
+)
+REPLACED = ProtocolError(
+    "replaced", f"a newer connection of this device replaced this one (at most {MAX_CONNECTIONS})"
+)
+BINARY = ProtocolError("bad_message", "frames are UTF-8 JSON text frames, not binary")
 
 
 class DeviceConsumer(NoDatabaseHop, AsyncWebsocketConsumer):
@@ -23,6 +28,8 @@ class DeviceConsumer(NoDatabaseHop, AsyncWebsocketConsumer):
     channel_layer_alias = "devices-use-no-channel-layer"
     device_id = None
     token_hash = None
+    registered_at = None
+    generation = None  # this connection's number among its device's (devices.limits)
     closing = False
 
     async def connect(self):
@@ -35,9 +42,16 @@ class DeviceConsumer(NoDatabaseHop, AsyncWebsocketConsumer):
         if found is None:
             await self.refuse()
             return
-        self.device_id, self.token_hash = found
-        self.bucket = TokenBucket(RATE_PER_SECOND, RATE_BURST, time.monotonic())
-        self.hub.add(self)
+        self.device_id, self.token_hash, self.registered_at = found
+        self.generation, limited, level = await self.hub.limits.connected(self.token_hash)
+        # The device's bucket on this process, shared with its other connections here (or
+        # starting from what it owes over all processes): the guard at once, and the limit
+        # without Redis. A new connection never brings a fresh burst of its own.
+        self.bucket = self.hub.limits.bucket(self.token_hash, level)
+        for older in self.hub.add(self):  # a fourth connection: the oldest goes at once
+            await older.replaced()
+        if limited:
+            await self.rate_limited()
 
     async def disconnect(self, code):
         if self.device_id is not None:
@@ -46,11 +60,9 @@ class DeviceConsumer(NoDatabaseHop, AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         if self.device_id is None or self.closing:
             return
+        self.hub.limits.count(self.token_hash)  # the one over the limit too: the device owes it
         if not self.bucket.take(time.monotonic()):
-            await self.fail(
-                ProtocolError("rate_limited", f"more than {RATE_PER_SECOND} frames/s"),
-                protocol.CLOSE_RATE_LIMITED,
-            )
+            await self.rate_limited()
             return
         frame = (text_data if text_data is not None else bytes_data) or ""
         if protocol.frame_too_large(frame):
@@ -59,11 +71,14 @@ class DeviceConsumer(NoDatabaseHop, AsyncWebsocketConsumer):
                 protocol.CLOSE_TOO_LARGE,
             )
             return
-        parsed = protocol.parse_frame(frame, timezone.now())
+        if text_data is None:
+            await self.send(text_data=json.dumps(BINARY.as_frame()))
+            return
+        parsed = protocol.parse_frame(frame, timezone.now(), not_before=self.registered_at)
         for error in parsed.errors:
             await self.send(text_data=json.dumps(error.as_frame()))
         if parsed.ticks:
-            self.hub.submit(self.device_id, parsed.ticks)
+            self.hub.submit(self, parsed.ticks)
 
     async def send_ack(self, seq: int) -> None:
         if not self.closing:
@@ -71,6 +86,12 @@ class DeviceConsumer(NoDatabaseHop, AsyncWebsocketConsumer):
 
     async def refuse(self) -> None:
         await self.fail(UNAUTHORIZED, protocol.CLOSE_UNAUTHORIZED)
+
+    async def rate_limited(self) -> None:
+        await self.fail(RATE_LIMITED, protocol.CLOSE_RATE_LIMITED)
+
+    async def replaced(self) -> None:
+        await self.fail(REPLACED, protocol.CLOSE_REPLACED)
 
     async def fail(self, error: ProtocolError, code: int) -> None:
         if self.closing:

@@ -13,14 +13,15 @@ instances) and writes each table with one statement on PostgreSQL
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 
-from celc.db import text_array_literal
+from common.db import text_array_literal
 from devices.models import Device, Outage, PowerOnSpan, WitnessedInterval
-from devices.outages import DeviceState, OutageRecord, apply_ticks
+from devices.outages import DeviceState, MaxGaps, OutageRecord, apply_ticks
 from devices.protocol import Tick
 
 OUTAGE_FIELDS = (
@@ -35,14 +36,45 @@ OUTAGE_FIELDS = (
     "current_outage__gaps",
     "current_outage__max_gap_seconds",
     "current_outage__open_interval_start",
+    "current_outage__updated_at",
 )
 
+# Ticks this much older than their arrival are a device replaying its buffer: the
+# outage's past changed, and the accrual posts it at once rather than at its checkpoint.
+BACKFILL_AFTER = timedelta(seconds=30)
 
-def max_gap() -> timedelta:
-    """max_gap of the compensation policy in force (payouts owns the policy)."""
-    from payouts.rules import outage_rules
 
-    return outage_rules()[0]
+@dataclass(frozen=True)
+class OutageEvent:
+    """A change a flush made to an outage that its household should hear of at once.
+
+    `kind`: cut_started, power_back, gap (a silence longer than max_gap ended),
+    resumed (ticks after lost contact), backfilled (ticks from a device's buffer).
+    """
+
+    kind: str
+    household_id: int
+    device_id: int
+    outage: OutageRecord
+    new_intervals: tuple[tuple[datetime, datetime], ...]
+
+
+@dataclass
+class Stored:
+    """What a flush stored: what to acknowledge, the events, and the devices in a cut now."""
+
+    acks: dict[int, int | None] = field(default_factory=dict)
+    events: list[OutageEvent] = field(default_factory=list)
+    # device id -> (household id, the ongoing outage) for every device of the flush in a cut
+    cuts: dict[int, tuple[int, OutageRecord]] = field(default_factory=dict)
+
+
+def max_gap() -> MaxGaps:
+    """max_gap of the compensation policy at each moment (payouts owns the policy): a silence
+    is judged by the version in force when it began, not when its ticks arrive."""
+    from policy.evidence import max_gap_changes
+
+    return MaxGaps(max_gap_changes())
 
 
 def _outage_row(record: OutageRecord, device_id: int, now: datetime) -> Outage:
@@ -60,22 +92,38 @@ def _outage_row(record: OutageRecord, device_id: int, now: datetime) -> Outage:
         gaps=record.gaps,
         max_gap_seconds=record.max_gap_seen,
         open_interval_start=record.open_interval_start,
-        updated_at=now,
+        updated_at=max(now, record.last_tick_at),
     )
 
 
-def _load_states(device_ids: list[int]) -> list[tuple[int, DeviceState]]:
-    """Lock the live devices (in one order for every writer: no deadlocks) and read their state."""
+def _load_states(
+    device_ids: list[int], token_hashes: Mapping[int, str] | None, households: dict[int, int]
+) -> list[tuple[int, DeviceState]]:
+    """Lock the live devices (in one order for every writer: no deadlocks) and read their state.
+
+    A device whose token is no longer the one its ticks came with (`token_hashes`) is left
+    out: the lock orders this read after any regeneration that committed before it.
+    """
     rows = (
         Device.objects.select_for_update(of=("self",))
         .filter(pk__in=device_ids, revoked_at__isnull=True)
         .order_by("pk")
         .values_list(
-            "pk", "last_seq", "power_state", "last_tick_at", "current_outage_id", *OUTAGE_FIELDS
+            "pk",
+            "household_id",
+            "token_hash",
+            "last_seq",
+            "power_state",
+            "last_tick_at",
+            "current_outage_id",
+            *OUTAGE_FIELDS,
         )
     )
     states = []
-    for pk, last_seq, power, last_tick_at, outage_id, *outage in rows:
+    for pk, household_id, token_hash, last_seq, power, last_tick_at, outage_id, *outage in rows:
+        if token_hashes is not None and token_hashes.get(pk) != token_hash:
+            continue
+        households[pk] = household_id
         record = None
         if outage_id is not None:
             (
@@ -90,6 +138,7 @@ def _load_states(device_ids: list[int]) -> list[tuple[int, DeviceState]]:
                 gaps,
                 gap,
                 open_at,
+                updated_at,
             ) = outage
             record = OutageRecord(
                 id=outage_id,
@@ -104,6 +153,7 @@ def _load_states(device_ids: list[int]) -> list[tuple[int, DeviceState]]:
                 gaps=gaps,
                 max_gap_seen=gap,
                 open_interval_start=open_at,
+                updated_at=updated_at,
             )
         states.append(
             (
@@ -117,29 +167,66 @@ def _load_states(device_ids: list[int]) -> list[tuple[int, DeviceState]]:
 
 
 def store_ticks(
-    batches: Mapping[int, Sequence[Tick]], *, received_at: datetime
+    batches: Mapping[int, Sequence[Tick]],
+    *,
+    received_at: datetime,
+    token_hashes: Mapping[int, str] | None = None,
 ) -> dict[int, int | None]:
+    """Apply each device's ticks and commit them; what to acknowledge (see `store`)."""
+    return store(batches, received_at=received_at, token_hashes=token_hashes).acks
+
+
+def store(
+    batches: Mapping[int, Sequence[Tick]],
+    *,
+    received_at: datetime,
+    token_hashes: Mapping[int, str] | None = None,
+) -> Stored:
     """Apply each device's ticks (ascending seq) and commit them together.
 
-    Returns, for every device that may still send, its highest stored seq:
-    what to acknowledge. Revoked devices are left out and nothing of theirs
-    is stored. Duplicates and replays change nothing but `last_seen_at`.
+    `token_hashes` gives, per device, the hash of the token its ticks were sent
+    with (both transports pass it; None trusts the caller: tests, demo data).
+    `acks` holds, for every device that may still send, its highest stored seq:
+    what to acknowledge. Revoked devices, and devices whose token was replaced
+    since, are left out and nothing of theirs is stored. Duplicates and replays
+    change nothing but `last_seen_at`.
+
+    An outage's `updated_at` moves only when its evidence changed other than by
+    ticking on (an event), or to the latest moment its ticks speak of when they
+    run ahead of the server: what the accrual looks at before the checkpoint.
     """
+    stored = Stored()
     if not batches:
-        return {}
+        return stored
     gap = max_gap()
+    households: dict[int, int] = {}
     with transaction.atomic():
-        states = _load_states(list(batches))
+        states = _load_states(list(batches), token_hashes, households)
         new_outages: list[tuple[int, OutageRecord]] = []
         changed_outages: list[OutageRecord] = []
         on_runs: list[tuple[int, datetime, datetime, bool]] = []
         for device_id, state in states:
             on_runs += power_on_runs(device_id, state, batches[device_id])
+            before = _before(state.outage)
             for record in apply_ticks(state, batches[device_id], gap):
+                kinds = _event_kinds(record, before if record is state_outage(before) else None)
+                kinds += _event_kinds_of_time(record, received_at)
                 if record.id:
                     changed_outages.append(record)
                 else:
                     new_outages.append((device_id, record))
+                if kinds:
+                    record.updated_at = max(received_at, record.last_tick_at)
+                    household = households[device_id]
+                    stored.events += [
+                        OutageEvent(
+                            kind, household, device_id, record, tuple(record.closed_intervals)
+                        )
+                        for kind in kinds
+                        if kind != "ahead"  # the accrual's business, not the household's
+                    ]
+            if state.outage is not None and state.power == "off":
+                stored.cuts[device_id] = (households[device_id], state.outage)
 
         created = Outage.objects.bulk_create(
             [_outage_row(record, device_id, received_at) for device_id, record in new_outages]
@@ -156,7 +243,46 @@ def store_ticks(
         )
         _update_devices(states, received_at)
         _record_power_on(on_runs)
-    return {device_id: state.last_seq for device_id, state in states}
+    stored.acks = {device_id: state.last_seq for device_id, state in states}
+    return stored
+
+
+def _before(record: OutageRecord | None):
+    """What an outage was before a flush: the record, and the fields events compare."""
+    if record is None:
+        return None
+    return (record, record.status, record.gaps)
+
+
+def state_outage(before) -> OutageRecord | None:
+    return before[0] if before is not None else None
+
+
+def _event_kinds(record: OutageRecord, before) -> list[str]:
+    """What changed for a household: a new outage, its end, a gap, contact regained."""
+    if record.id is None or before is None:
+        kinds = ["cut_started"]
+        if record.status == "ended":
+            kinds.append("power_back")  # a whole cut in one batch
+        return kinds
+    _, status, gaps = before
+    kinds = []
+    if status == "lost_contact" and record.status != "lost_contact":
+        kinds.append("resumed")
+    if record.gaps > gaps:
+        kinds.append("gap")
+    if record.status == "ended" and status != "ended":
+        kinds.append("power_back")
+    return kinds
+
+
+def _event_kinds_of_time(record: OutageRecord, received_at: datetime) -> list[str]:
+    """Ticks from the past (a buffer replayed) or ahead of the server's clock."""
+    if record.last_tick_at < received_at - BACKFILL_AFTER:
+        return ["backfilled"]
+    if record.last_tick_at > received_at:
+        return ["ahead"]
+    return []
 
 
 def power_on_runs(
@@ -165,14 +291,19 @@ def power_on_runs(
     """The new ticks' runs of `on`, as (device, first, last, continues the previous tick's run).
 
     Read before the ticks are applied: replays (seq at or below the last stored)
-    say nothing new, and an off tick ends a run.
+    say nothing new, an off tick ends a run, and so does a silence longer than the
+    missed heartbeats allow (the device said nothing then: power on is not known).
     """
+    join = timedelta(seconds=settings.DEVICE_HEARTBEAT_SECONDS * settings.DEVICE_MISSED_HEARTBEATS)
     runs, first, last = [], None, None
     continues = state.power == "on"
     for tick in ticks:
         if state.last_seq is not None and tick.seq <= state.last_seq:
             continue
         if tick.power == "on":
+            if last is not None and tick.ts - last > join:
+                runs.append((device_id, first, last, continues))
+                first, continues = None, False
             first, last = first or tick.ts, tick.ts
             continue
         if first is not None:
@@ -270,7 +401,7 @@ def _update_outages(records: list[OutageRecord], now: datetime) -> None:
                 r.gaps,
                 dec(r.max_gap_seen, 14, 6),
                 dt(r.open_interval_start),
-                dt(now),
+                dt(r.updated_at or now),  # moved only by an event (see `store`)
             )
             for r in records
         ],

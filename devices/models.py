@@ -28,8 +28,12 @@ class PowerState(models.TextChoices):
 class Device(models.Model):
     """A mains sensor in a household, authenticated by a bearer token."""
 
+    # Pickers list households: staff accounts get a device only from the command line.
     household = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="devices"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="devices",
+        limit_choices_to={"is_staff": False, "is_active": True},
     )
     name = models.CharField(max_length=100)
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="devices")
@@ -91,9 +95,9 @@ def connection_state(power_state: str, last_seen_at, now) -> str:
         return "unknown"
     silent = (now - last_seen_at).total_seconds()
     if power_state == PowerState.OFF:
-        from payouts.rules import outage_rules
+        from policy.evidence import evidence_rules
 
-        return "lost" if silent > outage_rules()[1].total_seconds() else "off"
+        return "lost" if silent > evidence_rules().silence_timeout.total_seconds() else "off"
     limit = settings.DEVICE_HEARTBEAT_SECONDS * settings.DEVICE_MISSED_HEARTBEATS
     return "offline" if silent > limit else "on"
 
@@ -126,11 +130,23 @@ class Outage(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["device", "started_at"])]
+        indexes = [
+            models.Index(fields=["device", "started_at"]),
+            # The few outages whose ticks were stamped ahead of the server's clock: the
+            # accrual looks at them until the clock has caught up (payouts/accrual.py).
+            models.Index(
+                fields=["last_tick_at"],
+                condition=models.Q(last_tick_at__gt=models.F("updated_at")),
+                name="outage_ticks_ahead",
+            ),
+        ]
 
     def __str__(self) -> str:
-        since = timezone.localtime(self.started_at)
-        return f"{self.device.name}: {self.get_status_display()} since {since:%Y-%m-%d %H:%M:%S}"
+        start = timezone.localtime(self.started_at)
+        return (
+            f"{self.device.name}: cut of {start:%Y-%m-%d %H:%M:%S} "
+            f"({self.get_status_display().lower()})"
+        )
 
     def intervals(self) -> list[tuple]:
         """Every witnessed interval, the growing one included."""
@@ -217,6 +233,36 @@ class PlannedCut(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+
+class SupplyChange(models.Model):
+    """A device's units and tariff from a moment on: like the policy, they apply forward only.
+
+    Written when an installer changes them (devices.services.device_change_supply),
+    with the values before the first change kept as the version from registration.
+    The device's own `monthly_units` and `tariff` are always the latest version.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="supply_changes")
+    effective_from = models.DateTimeField(db_index=True)
+    monthly_units = models.DecimalField(max_digits=10, decimal_places=2)
+    tariff = models.DecimalField(max_digits=8, decimal_places=4)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["device_id", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "effective_from"], name="supply_change_once_a_moment"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.device}: {self.monthly_units} kWh, Rs {self.tariff} from {self.effective_from}"
+        )
 
 
 class PowerOnSpan(models.Model):

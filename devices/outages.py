@@ -14,11 +14,16 @@ The rules (device protocol, "What the server makes of ticks"):
   device's first tick) and ends at the next `on` tick.
 - The time between two consecutive ticks of which the first is `off` is
   witnessed when it is at most `max_gap` long; a longer silence is a gap and
-  is not paid.
+  is not paid. `max_gap` is the one in force when the silence began (at the
+  first tick's effective time): a constant, or `MaxGaps`, how it changed over
+  time (the policy's versions), so that a later, longer one does not reach
+  back to ticks a device kept and sends late.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -39,6 +44,32 @@ def seconds(delta: timedelta) -> Decimal:
     ).quantize(MICROSECOND)
 
 
+@dataclass(frozen=True)
+class MaxGaps:
+    """max_gap over time: (from, max_gap) pairs by ascending start; before the first start,
+    the first one's. Called with a moment, the max_gap in force then."""
+
+    changes: tuple[tuple[datetime, timedelta], ...]
+
+    def __post_init__(self):
+        if not self.changes:
+            raise ValueError("MaxGaps needs at least one (from, max_gap)")
+        object.__setattr__(self, "_starts", [start for start, _ in self.changes])
+
+    def __call__(self, moment: datetime) -> timedelta:
+        return self.changes[max(bisect_right(self._starts, moment) - 1, 0)][1]
+
+
+# A constant max_gap, or the max_gap in force at a moment.
+MaxGap = timedelta | Callable[[datetime], timedelta]
+
+
+def _max_gap_at(max_gap: MaxGap) -> Callable[[datetime], timedelta]:
+    if isinstance(max_gap, timedelta):
+        return lambda moment: max_gap
+    return max_gap
+
+
 @dataclass
 class OutageRecord:
     """An outage as derivation sees it; `id` is None until stored."""
@@ -56,6 +87,8 @@ class OutageRecord:
     max_gap_seen: Decimal = Decimal("0.000000")
     # The witnessed interval still growing: from here to last_tick_at.
     open_interval_start: datetime | None = None
+    # When its evidence last changed other than by ticking on (devices.ingest sets it).
+    updated_at: datetime | None = None
     # Intervals closed while applying this batch, to be stored.
     closed_intervals: list[tuple[datetime, datetime]] = field(default_factory=list)
 
@@ -83,9 +116,13 @@ class DeviceState:
 
 
 def apply_ticks(
-    state: DeviceState, ticks: list[Tick] | tuple[Tick, ...], max_gap: timedelta
+    state: DeviceState, ticks: list[Tick] | tuple[Tick, ...], max_gap: MaxGap
 ) -> list[OutageRecord]:
-    """Apply ticks (ascending seq) to `state` in place; return the outages they touched."""
+    """Apply ticks (ascending seq) to `state` in place; return the outages they touched.
+
+    `max_gap`: a constant, or the max_gap in force at a moment (`MaxGaps`).
+    """
+    max_gap_at = _max_gap_at(max_gap)
     touched: list[OutageRecord] = []
     for tick in ticks:
         if state.last_seq is not None and tick.seq <= state.last_seq:
@@ -94,7 +131,7 @@ def apply_ticks(
         outage = state.outage
         if outage is not None and state.power == "off":
             elapsed = at - state.last_tick_at
-            if elapsed > max_gap:
+            if elapsed > max_gap_at(state.last_tick_at):  # the rule when the silence began
                 outage.gaps += 1
                 outage.max_gap_seen = max(outage.max_gap_seen, seconds(elapsed))
                 outage.close_interval()
@@ -129,11 +166,12 @@ def apply_ticks(
     return touched
 
 
-def reference_witnessed(ticks: list[Tick], max_gap: timedelta) -> tuple[Decimal, int]:
+def reference_witnessed(ticks: list[Tick], max_gap: MaxGap) -> tuple[Decimal, int]:
     """The plainest statement of the rules, for tests: total witnessed seconds and outages.
 
     `ticks` in arrival order, duplicates and replays included.
     """
+    max_gap_at = _max_gap_at(max_gap)
     applied: dict[int, Tick] = {}
     highest = None
     for tick in ticks:
@@ -149,7 +187,11 @@ def reference_witnessed(ticks: list[Tick], max_gap: timedelta) -> tuple[Decimal,
         at = tick.ts if previous_at is None else max(tick.ts, previous_at)
         if tick.power == "off" and (previous is None or previous.power == "on"):
             outages += 1
-        if previous is not None and previous.power == "off" and at - previous_at <= max_gap:
+        if (
+            previous is not None
+            and previous.power == "off"
+            and at - previous_at <= max_gap_at(previous_at)
+        ):
             total += seconds(at - previous_at)
         previous, previous_at = tick, at
     return total, outages

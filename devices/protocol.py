@@ -18,13 +18,16 @@ MAX_SEQ = 2**63
 CLOCK_SKEW_LIMIT = timedelta(seconds=300)
 BACKFILL_WINDOW = timedelta(hours=72)
 POWER_VALUES = ("on", "off")
+MESSAGE_KINDS = ("tick", "batch")
 
 # Close codes of the protocol's error table.
 CLOSE_TOO_LARGE = 1009
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_RATE_LIMITED = 4429
+CLOSE_REPLACED = 4409  # an extension: a newer connection of the device took this one's place
 
-RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+# Matched whole (fullmatch): `$` would also let a trailing "\n" through.
+RFC3339 = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,7 @@ def frame_too_large(text: str | bytes) -> bool:
 def parse_ts(value) -> datetime | None:
     if not isinstance(value, str):
         return None
-    match = RFC3339.match(value)
+    match = RFC3339.fullmatch(value)
     if match is None:
         return None
     date, time, fraction, offset = match.groups()
@@ -96,23 +99,37 @@ def _tick_from(item, where: str) -> Tick | ProtocolError:
     return Tick(seq=seq, ts=ts, power=power)
 
 
-def _time_errors(tick: Tick, now: datetime) -> ProtocolError | None:
+def _time_errors(tick: Tick, now: datetime, not_before: datetime | None) -> ProtocolError | None:
     if tick.ts - now > CLOCK_SKEW_LIMIT:
         ahead = int((tick.ts - now).total_seconds())
         return ProtocolError("clock_skew", f"ts is {ahead} s ahead of server time", tick.seq)
     if now - tick.ts > BACKFILL_WINDOW:
         return ProtocolError("too_old", "ts is older than the 72 h backfill window", tick.seq)
+    if not_before is not None and tick.ts < not_before:
+        return ProtocolError("too_old", "ts is before the device was registered", tick.seq)
     return None
 
 
-def parse_message(message, now: datetime) -> Parsed:
-    """Validate a decoded message (a `tick` or a `batch`); all of it stands or none."""
+def parse_message(
+    message,
+    now: datetime,
+    *,
+    not_before: datetime | None = None,
+    kinds: tuple[str, ...] = MESSAGE_KINDS,
+) -> Parsed:
+    """Validate a decoded message (a `tick` or a `batch`, of `kinds`); all of it stands or none.
+
+    `not_before` is when the device was registered: nothing it saw earlier counts.
+    """
     if not isinstance(message, dict):
         return Parsed(errors=(ProtocolError("bad_message", "message must be a JSON object"),))
     kind = message.get("type")
+    if kind not in kinds:
+        expected = " or ".join(f'"{k}"' for k in kinds)
+        return Parsed(errors=(ProtocolError("bad_message", f"type must be {expected}"),))
     if kind == "tick":
         items, where = [message], "tick"
-    elif kind == "batch":
+    else:  # batch
         items = message.get("ticks")
         if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH_TICKS:
             return Parsed(
@@ -123,8 +140,6 @@ def parse_message(message, now: datetime) -> Parsed:
                 )
             )
         where = "batch.ticks"
-    else:
-        return Parsed(errors=(ProtocolError("bad_message", 'type must be "tick" or "batch"'),))
 
     ticks: list[Tick] = []
     for index, item in enumerate(items):
@@ -137,13 +152,21 @@ def parse_message(message, now: datetime) -> Parsed:
             )
         ticks.append(tick)
 
-    errors = tuple(error for tick in ticks if (error := _time_errors(tick, now)) is not None)
+    errors = tuple(
+        error for tick in ticks if (error := _time_errors(tick, now, not_before)) is not None
+    )
     if errors:
         return Parsed(errors=errors)
     return Parsed(ticks=tuple(ticks))
 
 
-def parse_frame(text: str | bytes, now: datetime) -> Parsed:
+def parse_frame(
+    text: str | bytes,
+    now: datetime,
+    *,
+    not_before: datetime | None = None,
+    kinds: tuple[str, ...] = MESSAGE_KINDS,
+) -> Parsed:
     """Validate a raw frame: JSON first, then the message."""
     try:
         if isinstance(text, bytes):
@@ -151,19 +174,23 @@ def parse_frame(text: str | bytes, now: datetime) -> Parsed:
         message = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return Parsed(errors=(ProtocolError("bad_json", "frame is not UTF-8 JSON"),))
-    return parse_message(message, now)
+    return parse_message(message, now, not_before=not_before, kinds=kinds)
 
 
 class TokenBucket:
-    """Allows `rate` frames a second sustained, with bursts up to `burst`."""
+    """Allows `rate` frames a second sustained, with bursts up to `burst`; it may start
+    below empty (`level` < 0: a debt to pay back first)."""
 
     __slots__ = ("burst", "level", "rate", "updated")
 
-    def __init__(self, rate: float, burst: float, now: float):
+    def __init__(self, rate: float, burst: float, now: float, level: float | None = None):
         self.rate = rate
         self.burst = burst
-        self.level = burst
+        self.level = burst if level is None else min(burst, level)
         self.updated = now
+
+    def full(self, now: float) -> bool:
+        return self.level + (now - self.updated) * self.rate >= self.burst
 
     def take(self, now: float) -> bool:
         self.level = min(self.burst, self.level + (now - self.updated) * self.rate)

@@ -130,7 +130,7 @@ def indices(
 CORROBORATED = "corroborated"
 UNCORROBORATED = "uncorroborated"
 CONTRADICTED = "contradicted"
-SINGLE_DEVICE = "single device"
+SINGLE_HOUSEHOLD = "single household"
 
 
 @dataclass(frozen=True)
@@ -146,23 +146,26 @@ def corroboration(
     outage: Span,
     others: Iterable[Span],
     on_reports: Iterable[OnReport],
-    devices_in_area: int,
+    households_in_area: int,
     k: int = 2,
     tolerance: timedelta = timedelta(seconds=60),
 ) -> str:
     """What the rest of the outage's area says about it.
 
-    - `single device`: the area has one device; nothing can corroborate it.
-    - `contradicted`: another device of the area reported power on while this
-      one was off, more than `tolerance` from either end (supply does not come
-      back to every house in the same second); this wins over corroboration:
-      the board should look.
-    - `corroborated`: at least `k` devices of the area (this one included) were
-      off over time overlapping this outage.
+    Households vote, devices do not: a household's own devices off together
+    are one voice, so a household cannot corroborate itself.
+
+    - `contradicted`: another device of the area (the household's own other
+      devices included: a report is evidence, not a vote) reported power on
+      while this one was off, more than `tolerance` from either end (supply
+      does not come back to every house in the same second); this wins over
+      everything else: the board should look.
+    - `single household`: the area has one household with devices; no other
+      household could corroborate it.
+    - `corroborated`: at least `k` households of the area (this one included)
+      had a device off over time overlapping this outage.
     - `uncorroborated`: otherwise.
     """
-    if devices_in_area < 2:
-        return SINGLE_DEVICE
     for report in on_reports:
         if (
             report.area == outage.area
@@ -170,8 +173,10 @@ def corroboration(
             and outage.start + tolerance <= report.at <= outage.end - tolerance
         ):
             return CONTRADICTED
-    off_together = {outage.device} | {
-        span.device
+    if households_in_area < 2:
+        return SINGLE_HOUSEHOLD
+    off_together = {outage.household} | {
+        span.household
         for span in others
         if span.area == outage.area and span.overlaps(outage.start, outage.end)
     }

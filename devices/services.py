@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from devices import tokens
-from devices.models import Area, Device, Outage, OutageStatus
+from devices.models import Area, Device, Outage, OutageStatus, SupplyChange
 
 
 def area_get_or_create(*, code: str, name: str = "") -> Area:
@@ -29,9 +29,41 @@ def device_register(
         token_hash=tokens.hash_token(token),
         token_prefix=tokens.visible_prefix(token),
     )
-    device.full_clean()
+    # The admin's pickers offer households only; a script may give a staff account a device.
+    device.full_clean(exclude=["household"])
     device.save()
     return device, token
+
+
+@transaction.atomic
+def device_change_supply(
+    *, device: Device, monthly_units: Decimal, tariff: Decimal, by=None, now=None
+) -> bool:
+    """Change a device's units and tariff from now on; time already witnessed keeps the old.
+
+    Returns whether anything changed.
+    """
+    now = now or timezone.now()
+    current = Device.objects.select_for_update().get(pk=device.pk)
+    if (current.monthly_units, current.tariff) == (monthly_units, tariff):
+        return False
+    if not current.supply_changes.exists():
+        SupplyChange.objects.create(
+            device=current,
+            effective_from=current.registered_at,
+            monthly_units=current.monthly_units,
+            tariff=current.tariff,
+        )
+    SupplyChange.objects.create(
+        device=current,
+        effective_from=now,
+        monthly_units=monthly_units,
+        tariff=tariff,
+        changed_by=by,
+    )
+    Device.objects.filter(pk=device.pk).update(monthly_units=monthly_units, tariff=tariff)
+    device.monthly_units, device.tariff = monthly_units, tariff
+    return True
 
 
 def device_regenerate_token(*, device: Device) -> str:
@@ -76,10 +108,10 @@ def outages_mark_lost_contact(now=None) -> int:
 
     Ticks arriving again (a replay of the device's buffer) make them ongoing again.
     """
-    from payouts.rules import outage_rules
+    from policy.evidence import evidence_rules
 
     now = now or timezone.now()
-    silent_since = now - outage_rules()[1]
+    silent_since = now - evidence_rules().silence_timeout
     return Outage.objects.filter(
         status=OutageStatus.ONGOING, device__last_seen_at__lt=silent_since
     ).update(status=OutageStatus.LOST_CONTACT, updated_at=now)

@@ -2,32 +2,39 @@ import csv
 import io
 import threading
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from celc.spreadsheet import safe_cell
+from common.spreadsheet import safe_cell
 from devices import areas, protocol
-from devices.consumers import RATE_BURST, RATE_PER_SECOND
 from devices.ingest import store_ticks
+from devices.limits import RATE_BURST, RATE_PER_SECOND, charge_request
 from devices.protocol import ProtocolError, TokenBucket
 from devices.services import bearer_token, device_for_token
 
-# Per process, like the WebSocket limit is per connection.
-_buckets: dict[int, TokenBucket] = {}
+# Per process: the guard at once, and the limit when Redis (the device's own bucket,
+# shared with its sockets and every process) cannot be reached.
+_buckets: dict[str, TokenBucket] = {}
 _buckets_lock = threading.Lock()
 
 
-def _allowed(device_id: int) -> bool:
+def _allowed(token_hash: str) -> bool:
     now = time.monotonic()
     with _buckets_lock:
-        bucket = _buckets.get(device_id)
+        bucket = _buckets.get(token_hash)
         if bucket is None:
-            bucket = _buckets[device_id] = TokenBucket(RATE_PER_SECOND, RATE_BURST, now)
+            bucket = _buckets[token_hash] = TokenBucket(RATE_PER_SECOND, RATE_BURST, now)
         return bucket.take(now)
+
+
+def _declares_json(request) -> bool:
+    """`Content-Type: application/json`, with no charset or UTF-8's."""
+    charset = request.content_params.get("charset", "utf-8").strip('"').lower()
+    return request.content_type.lower() == "application/json" and charset in ("utf-8", "utf8")
 
 
 def _error(status: int, *errors: ProtocolError) -> JsonResponse:
@@ -42,7 +49,10 @@ def _error(status: int, *errors: ProtocolError) -> JsonResponse:
 @csrf_exempt  # devices authenticate with a bearer token, not a cookie
 @require_POST
 def device_ticks(request):
-    """POST /api/device/ticks: the HTTP fallback of the device protocol, same path as the socket."""
+    """POST /api/device/ticks: the HTTP fallback of the device protocol, same path as the socket.
+
+    A `batch` body only, declared `application/json`.
+    """
     device = device_for_token(bearer_token(request.headers.get("Authorization", "")))
     if device is None:
         return _error(
@@ -55,18 +65,25 @@ def device_ticks(request):
         declared = 0
     if declared > protocol.MAX_FRAME_BYTES:
         return _error(413, too_large)
-    if not _allowed(device.pk):
-        return _error(429, ProtocolError("rate_limited", f"more than {RATE_PER_SECOND} requests/s"))
+    if not _allowed(device.token_hash) or charge_request(device.token_hash):
+        return _error(429, ProtocolError("rate_limited", f"more than {RATE_PER_SECOND} frames/s"))
+    if not _declares_json(request):
+        return _error(
+            400,
+            ProtocolError("bad_message", "Content-Type must be application/json (UTF-8)"),
+        )
     body = request.body
     if len(body) > protocol.MAX_FRAME_BYTES:
         return _error(413, too_large)
     now = timezone.now()
-    parsed = protocol.parse_frame(body, now)
+    parsed = protocol.parse_frame(body, now, not_before=device.registered_at, kinds=("batch",))
     if parsed.errors:
         return _error(400, *parsed.errors)
-    acks = store_ticks({device.pk: parsed.ticks}, received_at=now)
-    if device.pk not in acks:  # revoked meanwhile
-        return _error(401, ProtocolError("unauthorized", "device revoked"))
+    acks = store_ticks(
+        {device.pk: parsed.ticks}, received_at=now, token_hashes={device.pk: device.token_hash}
+    )
+    if device.pk not in acks:  # revoked or its token replaced meanwhile
+        return _error(401, ProtocolError("unauthorized", "device revoked or its token replaced"))
     return JsonResponse({"ack": acks[device.pk]})
 
 
@@ -82,14 +99,16 @@ def open_data_outages(request):
 
     try:
         to, since = request.GET.get("to"), request.GET.get("from")
-        last = date.fromisoformat(to) if to else timezone.localdate()
+        last = areas.parse_day(to) if to else timezone.localdate()
         first = (
-            date.fromisoformat(since)
+            areas.parse_day(since)
             if since
-            else last - timedelta(days=OPEN_DATA_DEFAULT_DAYS - 1)
+            else max(areas.FIRST_DAY, last - timedelta(days=OPEN_DATA_DEFAULT_DAYS - 1))
         )
     except ValueError:
-        return refuse("from and to are dates as YYYY-MM-DD.")
+        return refuse(
+            f"from and to are dates as YYYY-MM-DD, from {areas.FIRST_DAY} to {areas.LAST_DAY}."
+        )
     if first > last:
         return refuse("from is after to.")
     if (last - first).days >= OPEN_DATA_MAX_DAYS:

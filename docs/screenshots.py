@@ -17,8 +17,8 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from celc.chromium import launch
-from devices.demo import DEMO_USERS
+from devtools.chromium import launch
+from devtools.demo import DEMO_USERS
 
 OUT = Path(__file__).resolve().parent / "img"
 SIZES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
@@ -49,9 +49,7 @@ def main() -> None:
             page.get_by_label("Username").fill(args.user)
             page.get_by_label("Password").fill(password)
             page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/dashboard/")
-            if board:
-                page.goto(f"{args.url}/board/")
+            page.wait_for_url("**/board/" if board else "**/dashboard/")  # where each lands
             if args.wait_for_cut:
                 page.wait_for_selector(
                     "#areas-out-rows tr" if board else '.balance-card[data-cut="1"]',

@@ -26,22 +26,22 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from celc.stack import (
+from agent import reference as agent_module
+from agent.reference import Agent, MemoryBuffer
+from devices.models import Device, Outage
+from devices.outages import reference_witnessed
+from devices.protocol import Tick
+from devtools.stack import (
     BASE_DIR,
     daphne_argv,
     free_port,
     redis_argv,
     wait_for_port,
 )
-from devices import agent as agent_module
-from devices.agent import Agent, MemoryBuffer
-from devices.models import Device, Outage
-from devices.outages import reference_witnessed
-from devices.protocol import Tick
 from payouts import accrual
-from payouts.compensation import household_owed
 from payouts.models import LedgerEntry
-from payouts.rules import outage_rules
+from policy.compensation import household_owed
+from policy.evidence import evidence_rules
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -247,7 +247,7 @@ def test_killing_every_server_in_turn_loses_and_doubles_nothing(
             fleet.stop()
         servers.stop_all()
 
-    max_gap, _ = outage_rules()
+    max_gap = evidence_rules().max_gap
     for pk, buffer in fleet.buffers.items():
         made = [Tick(t["seq"], datetime.fromisoformat(t["ts"]), t["power"]) for t in buffer.made]
         witnessed, cuts = reference_witnessed(made, max_gap)

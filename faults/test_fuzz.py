@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from celc.stack import BASE_DIR
+from devtools.stack import BASE_DIR
 
 pytestmark = pytest.mark.faults
 

@@ -17,8 +17,8 @@ from websockets.exceptions import (
     WebSocketException,
 )
 
-from devices import agent as agent_module
-from devices.agent import Agent, MemoryBuffer
+from agent import reference as agent_module
+from agent.reference import Agent, MemoryBuffer
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -82,9 +82,14 @@ async def test_floods_of_bad_tokens_idle_sockets_and_oversized_frames_leave_hone
     monkeypatch.setattr(agent_module, "BACKOFF_CAP", 1.0)
     from channels.db import database_sync_to_async
 
-    (_, honest_token), (_, rude_token), (_, flooding_token) = [
+    (_, honest_token), (_, flooding_token) = [
         await database_sync_to_async(register_device)(alice, name=name)
-        for name in ("honest", "rude", "flooding")
+        for name in ("honest", "flooding")
+    ]
+    # One device per oversized frame: a device keeps at most 3 connections open.
+    rude_tokens = [
+        (await database_sync_to_async(register_device)(alice, name=f"rude {n}"))[1]
+        for n in range(OVERSIZED)
     ]
     agent = Agent(daphne.url, honest_token, lambda: "off", MemoryBuffer())
     task = asyncio.create_task(agent.run())
@@ -102,7 +107,7 @@ async def test_floods_of_bad_tokens_idle_sockets_and_oversized_frames_leave_hone
             idle.append(s)
         codes = await asyncio.gather(
             *(refused_with_a_bad_token(daphne.url, n) for n in range(BAD_TOKENS)),
-            *(retrying(lambda: oversized(daphne.url, rude_token)) for _ in range(OVERSIZED)),
+            *(retrying(lambda t=token: oversized(daphne.url, t)) for token in rude_tokens),
             retrying(lambda: flood(daphne.url, flooding_token)),
         )
 

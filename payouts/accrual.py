@@ -1,7 +1,7 @@
 """The accrual run: post what every changed outage is owed now, minus what is posted.
 
 Set-based: a handful of queries per run whatever the number of outages,
-the money from `payouts.compensation`. Idempotent and safe to repeat, skip,
+the money from `policy.compensation`. Idempotent and safe to repeat, skip,
 run late or run twice at once: each entry is the n-th accrual of its outage
 and `(outage, n)` is unique in the database, so of two runs posting the
 same step one insert wins and the other's is dropped by the constraint;
@@ -12,28 +12,36 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from celc.db import array_literal
+from common.db import array_literal
+from common.fields import exact_param
 from devices.models import (
-    Device,
     Outage,
     OutageStatus,
     PlannedCut,
+    SupplyChange,
     WitnessedInterval,
-    connection_state,
 )
-from payouts.compensation import (
+from payouts.models import (
+    AccrualRun,
+    AccrualState,
+    HouseholdBalance,
+    LedgerEntry,
+    refused_outage_ids,
+)
+from policy.compensation import (
     OutageFacts,
     Policies,
     Terms,
-    _seconds,
     household_owed,
     month_start,
     outages_owed,
@@ -41,18 +49,19 @@ from payouts.compensation import (
     unpaid_windows,
     value_per_second,
 )
-from payouts.models import (
-    AccrualRun,
-    AccrualState,
-    HouseholdBalance,
-    LedgerEntry,
-    Policy,
-)
-from payouts.presets import PRESETS
+from policy.models import Policy
+from policy.presets import PRESETS
 
-# Outages that ended or were backfilled are looked at again for this long
-# after the previous run began: a flush that committed late is not missed.
+# Outages whose evidence changed (an event) are looked at again for this long after
+# the previous run began: a flush that committed late is not missed.
 LOOKBACK = timedelta(seconds=60)
+# A cut this young when first seen gets its checkpoint, not yet a ledger row.
+JUST_STARTED = timedelta(seconds=10)
+# An open outage is posted at least this often (the ledger's rows per outage-hour).
+CHECKPOINT = timedelta(seconds=settings.ACCRUAL_CHECKPOINT_SECONDS)
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# A household with a page open gets a fresh quote at least this often.
+QUOTE_EVERY = timedelta(seconds=settings.QUOTE_EVERY_SECONDS)
 
 
 @dataclass
@@ -69,7 +78,8 @@ class RunResult:
 
 def current_policies() -> Policies:
     """The policy versions; the spec's default if none is stored (migration 0002 stores it)."""
-    versions = [policy.terms() for policy in Policy.objects.all()]
+    stored = Policy.objects.order_by("effective_from")
+    versions = [policy.terms(baseline=n == 0) for n, policy in enumerate(stored)]
     return Policies(versions or [default_terms()])
 
 
@@ -83,8 +93,9 @@ def default_terms() -> Terms:
     )
 
 
-def facts_for(outages: Q) -> dict[int, OutageFacts]:
-    """The outages matching `outages`, with their witnessed intervals (two queries)."""
+def facts_for(outages: Q, statuses: dict[int, str] | None = None) -> dict[int, OutageFacts]:
+    """The outages matching `outages`, with their witnessed intervals (two queries); their
+    statuses as read go into `statuses` when given."""
     rows = Outage.objects.filter(outages).values_list(
         "id",
         "device__household_id",
@@ -96,7 +107,9 @@ def facts_for(outages: Q) -> dict[int, OutageFacts]:
         "updated_at",
         "status",
         "device__area_id",
+        "device_id",
     )
+    rows = list(rows)  # read before the intervals: see the note on the growing one below
     closed = defaultdict(list)
     for outage_id, start, end in (
         WitnessedInterval.objects.filter(outage__in=Outage.objects.filter(outages))
@@ -104,9 +117,16 @@ def facts_for(outages: Q) -> dict[int, OutageFacts]:
         .values_list("outage_id", "started_at", "ended_at")
     ):
         closed[outage_id].append((start, end))
-    rows = list(rows)
     windows = _windows_by_area(rows)
+    supply = _supply_histories(rows)
     values: dict[tuple, Decimal] = {}
+
+    def value(units: Decimal, tariff: Decimal) -> Decimal:
+        v = values.get((units, tariff))
+        if v is None:
+            v = values[(units, tariff)] = value_per_second(units, tariff)
+        return v
+
     facts = {}
     for (
         outage_id,
@@ -119,13 +139,20 @@ def facts_for(outages: Q) -> dict[int, OutageFacts]:
         updated,
         status,
         area_id,
+        device_id,
     ) in rows:
-        intervals = closed.get(outage_id, [])
-        if open_start is not None and last_tick > open_start:
-            intervals = [*intervals, (open_start, last_tick)]
-        v = values.get((units, tariff))
-        if v is None:
-            v = values[(units, tariff)] = value_per_second(units, tariff)
+        intervals = witnessed(closed.get(outage_id, []), open_start, last_tick)
+        v, changes = value(units, tariff), ()
+        history = supply.get(device_id)
+        if history:
+            # The version in force when the outage began, then each change during it.
+            before = [h for h in history if h[0] <= started_at] or history[:1]
+            v = value(*before[-1][1:])
+            changes = tuple(
+                (since, value(u, t)) for since, u, t in history if started_at < since <= last_tick
+            )
+        if statuses is not None:
+            statuses[outage_id] = status
         facts[outage_id] = OutageFacts(
             outage_id,
             household_id,
@@ -139,8 +166,46 @@ def facts_for(outages: Q) -> dict[int, OutageFacts]:
             )
             if windows
             else (),
+            value_changes=changes,
         )
     return facts
+
+
+def _supply_histories(rows) -> dict[int, list[tuple]]:
+    """Each device's units and tariff over time, for devices changed since the earliest of
+    the outages began: (from, units, tariff) in order. Usually none (one indexed query)."""
+    if not rows:
+        return {}
+    earliest = min(row[4] for row in rows)
+    changed = {row[10] for row in rows} & set(
+        SupplyChange.objects.filter(effective_from__gt=earliest).values_list("device_id", flat=True)
+    )
+    if not changed:
+        return {}
+    histories: dict[int, list[tuple]] = defaultdict(list)
+    for device_id, since, units, tariff in (
+        SupplyChange.objects.filter(device_id__in=changed)
+        .order_by("device_id", "effective_from")
+        .values_list("device_id", "effective_from", "monthly_units", "tariff")
+    ):
+        histories[device_id].append((since, units, tariff))
+    return histories
+
+
+def witnessed(closed: list[tuple], open_start, last_tick) -> list[tuple]:
+    """An outage's witnessed intervals: the closed ones, and the one still growing.
+
+    The outage rows are read before their intervals (two statements, each its own
+    snapshot on PostgreSQL): a flush committing in between may have closed the growing
+    interval since. Intervals start once each (interval_unique_start): a closed one
+    starting where the open one did is that interval, closed; counting the open one
+    read before it too would count its time twice.
+    """
+    if open_start is None or last_tick <= open_start:
+        return list(closed)
+    if any(start == open_start for start, _ in closed):
+        return list(closed)
+    return [*closed, (open_start, last_tick)]
 
 
 def _unpaid_at(facts: OutageFacts, policies: Policies, moment: datetime) -> bool:
@@ -167,7 +232,7 @@ def _windows_by_area(rows) -> dict[int, list[tuple]]:
 
 
 def _owed(
-    facts: dict[int, OutageFacts], policies: Policies, now: datetime, candidates: Q
+    facts: dict[int, OutageFacts], policies: Policies, now: datetime, candidates: set[int]
 ) -> tuple[dict[int, Decimal], set[int]]:
     """Owed now per outage, the monthly cap applied where it may bind; and the households
     whose monthly cap has stopped them."""
@@ -183,7 +248,8 @@ def _owed(
         AccrualState.objects.filter(
             household_id__any=list(by_household), outage__started_at__gte=since
         )
-        .exclude(outage__in=Outage.objects.filter(candidates))  # a hashed subquery, not a list
+        .exclude(outage_id__any=sorted(candidates))
+        .exclude(outage__in=refused_outage_ids())
         .values("household")
         .annotate(total=Sum("posted"))
         .values_list("household", "total")
@@ -196,6 +262,7 @@ def _owed(
         every = facts_for(
             Q(device__household_id=household_id)
             & (Q(ended_at__isnull=True) | Q(ended_at__gte=since))
+            & ~Q(pk__in=refused_outage_ids())
         )
         facts.update(every)
         capped = household_owed(list(every.values()), policies, now).by_outage
@@ -205,8 +272,23 @@ def _owed(
     return owed, stopped
 
 
-def accrue(now: datetime | None = None, *, shard: int = 0, shards: int = 1) -> RunResult:
+def accrue(
+    now: datetime | None = None,
+    *,
+    shard: int = 0,
+    shards: int = 1,
+    everything: bool = False,
+    watched: Callable[[set[int]], set[int]] | None = None,
+) -> RunResult:
     """One run over the households of one shard (household id modulo `shards`).
+
+    It handles only what is due: outages whose evidence changed since the
+    previous run (an event: a cut started or ended, a gap, ticks resumed or
+    backfilled, ticks ahead of the clock), and open outages whose checkpoint
+    came (posted at least every CHECKPOINT); and, for households with a page
+    open (`watched`), outages whose quote is older than QUOTE_EVERY: their owed
+    is worked out for the quote, not posted. `everything`: every open outage,
+    posted now (before payouts are made; the first run of a database).
 
     `now` is for tests; the task passes nothing. Shards share nothing (a
     household's outages, balance and monthly cap are all in one), so runs of
@@ -225,20 +307,23 @@ def accrue(now: datetime | None = None, *, shard: int = 0, shards: int = 1) -> R
             # waiting for the WAL flush saves the commit's fsync every second.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
+                # Short queries: JIT compiled plans it guessed costly for longer than the
+                # queries ran (docs/performance.md). Set here, not as a
+                # connection option, which PgBouncer may refuse and a DATABASE_URL overrides.
+                cursor.execute("SET LOCAL jit = off")
         previous = (
             AccrualRun.objects.filter(started_at__lte=now, shard=shard, shards=shards)
             .values_list("started_at", flat=True)
             .first()
         )
-        candidates = Q(status__in=[OutageStatus.ONGOING, OutageStatus.LOST_CONTACT])
-        if previous is not None:
-            candidates |= Q(updated_at__gte=previous - LOOKBACK)
-        else:
-            candidates = Q()  # the first run looks at everything
-        if shards > 1:
-            candidates &= Q(device__household_id__shard=(shard, shards))
+        mine = Q(device__household_id__shard=(shard, shards)) if shards > 1 else Q()
+        # A refused claim's outages never count again: no more accruals, no cap room.
+        mine &= ~Q(pk__in=refused_outage_ids())
+        to_post, to_quote = _due(now, previous, mine, (shard, shards), everything, watched)
+        candidates = to_post | to_quote
         policies = current_policies()
-        facts = facts_for(candidates)
+        statuses: dict[int, str] = {}
+        facts = facts_for(Q(pk__in=candidates), statuses) if candidates else {}
         lap("read")
         owed, result.stopped = _owed(facts, policies, now, candidates)
         lap("compute")
@@ -249,7 +334,20 @@ def accrue(now: datetime | None = None, *, shard: int = 0, shards: int = 1) -> R
             ).values_list("outage_id", "posted", "entries")
         )
         rows = []
+        just_started = set()
         for outage_id in sorted(owed):  # one order for every run: no deadlocks between two
+            if outage_id not in to_post:
+                continue
+            if (
+                not everything
+                and outage_id not in states
+                and statuses.get(outage_id) == OutageStatus.ONGOING
+                and facts[outage_id].started_at >= now - JUST_STARTED
+            ):
+                # A cut that just started: its first checkpoint is set now, its money
+                # (a few seconds' worth) posted at the next one, or when it ends.
+                just_started.add(outage_id)
+                continue
             posted, entries = states.get(outage_id, (Decimal(0), 0))
             delta = owed[outage_id] - posted
             if delta:
@@ -258,15 +356,20 @@ def accrue(now: datetime | None = None, *, shard: int = 0, shards: int = 1) -> R
         inserted = _insert_accruals(rows, now)
         lap("insert")
         _apply_to_states_and_balances(rows, inserted)
+        _checkpoint(facts, statuses, to_post & set(owed), to_quote & set(owed), now, just_started)
         lap("states")
         result.outages = len(owed)
         result.owed = owed
         result.facts = facts
         result.posted = {outage_id: amount for outage_id, amount in inserted}
-        # Changed since the previous run: a subset of the candidates, already read.
-        since = previous or now - LOOKBACK
-        changed = {f.household_id for f in facts.values() if f.updated_at and f.updated_at >= since}
-        result.households = changed | {facts[o].household_id for o in result.posted}
+        # Who gets a fresh quote: an event since the previous run, money posted, or a
+        # quote due (not the events only looked at again within LOOKBACK).
+        fresh = previous or now
+        result.households = (
+            {f.household_id for f in facts.values() if f.updated_at and f.updated_at >= fresh}
+            | {facts[o].household_id for o in result.posted}
+            | {facts[o].household_id for o in to_quote if o in facts}
+        )
         AccrualRun.objects.create(
             shard=shard,
             shards=shards,
@@ -281,6 +384,111 @@ def accrue(now: datetime | None = None, *, shard: int = 0, shards: int = 1) -> R
         lap("changed")
     lap("commit")
     return result
+
+
+def _due(
+    now: datetime,
+    previous: datetime | None,
+    mine: Q,
+    shard: tuple[int, int],
+    everything: bool,
+    watched,
+) -> tuple[set[int], set[int]]:
+    """The outages to post now, and those to quote without posting (a few queries, each
+    on an index: updated_at, and AccrualState's open checkpoints)."""
+    # On AccrualState's own columns (its household, the partial indexes on open ones): a
+    # join to every outage of the shard would cost a run time in proportion to all of them.
+    open_states = AccrualState.objects.filter(open=True, household_id__shard=shard).exclude(
+        outage_id__in=refused_outage_ids()
+    )
+    if everything or previous is None:
+        # Every outage not known to be settled: the first run of a database, payouts.
+        settled = AccrualState.objects.filter(open=False).values("outage_id")
+        to_post = set(
+            Outage.objects.filter(mine).exclude(pk__in=settled).values_list("pk", flat=True)
+        )
+        return to_post, set()
+    since = previous - LOOKBACK
+    # Evidence changed since it was last posted (a late commit included: LOOKBACK).
+    # In the database: after a mass cut every outage's update is within the look-back for
+    # a minute, and only those not posted since are wanted.
+    seen = F("accrualstate__evidence_at")
+    to_post = set(
+        Outage.objects.filter(mine, updated_at__gte=since)
+        .alias(seen=seen)
+        .filter(Q(seen__isnull=True) | Q(seen__lt=F("updated_at")) | Q(seen__gt=F("updated_at")))
+        .values_list("pk", flat=True)
+    )
+    to_post |= set(open_states.filter(due_at__lte=now).values_list("outage_id", flat=True))
+    if now - previous > LOOKBACK / 2:
+        # Beat stopped for a while: events older than the look-back may have been missed.
+        to_post |= set(
+            Outage.objects.filter(
+                mine, status__in=[OutageStatus.ONGOING, OutageStatus.LOST_CONTACT]
+            )
+            .exclude(pk__in=AccrualState.objects.values("outage_id"))
+            .values_list("pk", flat=True)
+        )
+    to_quote = set()
+    if watched is not None:
+        stale = dict(
+            open_states.filter(quoted_at__lte=now - QUOTE_EVERY).values_list(
+                "outage_id", "household_id"
+            )
+        )
+        if stale:
+            looking = watched(set(stale.values()))
+            to_quote = {o for o, h in stale.items() if h in looking} - to_post
+    return to_post, to_quote
+
+
+def next_checkpoint(outage_id: int, now: datetime) -> datetime:
+    """The outage's next checkpoint after `now`: its own second of every CHECKPOINT
+    (a hash of its id), whenever it was last posted. Cuts that start together, or a run that
+    posts everything (payouts), would otherwise come due together every CHECKPOINT;
+    spread by id, each run posts about a CHECKPOINT's share of the ongoing outages."""
+    every = max(1, int(CHECKPOINT.total_seconds()))
+    # Multiplicative hashing (Knuth): ids a shard apart still land on different seconds,
+    # so each second's share is split over the shards, not given to one of them.
+    slot = (outage_id * 2654435761 % 2**32) * every >> 32
+    seconds = int((now - EPOCH).total_seconds() // 1) - slot
+    return EPOCH + timedelta(seconds=(seconds // every + 1) * every + slot)
+
+
+def _checkpoint(
+    facts: dict,
+    statuses: dict[int, str],
+    posted: set[int],
+    quoted: set[int],
+    now: datetime,
+    just_started: set[int] = frozenset(),
+) -> None:
+    """Record each outage's checkpoint: when it was posted (and quoted), the evidence it was
+    posted from (its `updated_at` as read: a change committed after the read differs, and
+    is posted by the next run), and whether it is still open: not ended, or with witnessed
+    time still ahead of the clock."""
+    rows = [
+        AccrualState(
+            outage_id=o,
+            household_id=facts[o].household_id,
+            # A cut that just started: its own second, but not before it is JUST_STARTED old
+            # (sooner would post a few seconds' pennies in a row of their own).
+            due_at=next_checkpoint(o, now + JUST_STARTED if o in just_started else now),
+            quoted_at=now,
+            evidence_at=facts[o].updated_at,
+            open=statuses.get(o) != OutageStatus.ENDED
+            or any(end > now for _, end in facts[o].intervals),
+        )
+        for o in sorted(posted)
+    ]
+    AccrualState.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["outage"],
+        update_fields=["due_at", "quoted_at", "evidence_at", "open"],
+    )
+    if quoted:
+        AccrualState.objects.filter(outage_id__any=sorted(quoted)).update(quoted_at=now)
 
 
 class _Laps:
@@ -348,9 +556,10 @@ def _insert_accruals(rows: list[tuple], now: datetime) -> list[tuple[int, Decima
             return [(outage_id, Decimal(amount)) for outage_id, amount in cursor.fetchall()]
         inserted = []
         dt = connection.ops.adapt_datetimefield_value
-        dec = connection.ops.adapt_decimalfield_value
         for household_id, amount, outage_id, seq in rows:
-            cursor.execute(INSERT_ONE, [household_id, dec(amount, 14, 6), outage_id, seq, dt(now)])
+            cursor.execute(
+                INSERT_ONE, [household_id, exact_param(connection, amount), outage_id, seq, dt(now)]
+            )
             if cursor.fetchone() is not None:
                 inserted.append((outage_id, amount))
         return inserted
@@ -364,7 +573,6 @@ def _apply_to_states_and_balances(rows: list[tuple], inserted: list[tuple[int, D
     by_household: dict[int, Decimal] = defaultdict(Decimal)
     for outage_id, amount in inserted:
         by_household[households[outage_id]] += amount
-    dec = connection.ops.adapt_decimalfield_value
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             outage_ids = [outage_id for outage_id, _ in inserted]
@@ -374,7 +582,8 @@ def _apply_to_states_and_balances(rows: list[tuple], inserted: list[tuple[int, D
             cursor.execute(ADD_TO_STATES_PG, arrays)
         else:
             cursor.executemany(
-                ADD_TO_STATE_ONE, [(o, households[o], dec(a, 14, 6)) for o, a in inserted]
+                ADD_TO_STATE_ONE,
+                [(o, households[o], exact_param(connection, a)) for o, a in inserted],
             )
     add_to_balances(by_household)
 
@@ -392,89 +601,4 @@ def add_to_balances(by_household: dict[int, Decimal]) -> None:
                 [array_literal(h for h, _ in pairs), array_literal(a for _, a in pairs)],
             )
         else:
-            dec = connection.ops.adapt_decimalfield_value
-            cursor.executemany(ADD_TO_BALANCE, [(h, dec(a, 14, 6)) for h, a in pairs])
-
-
-def device_states(
-    household_ids: set[int], result: RunResult, policies: Policies, now: datetime
-) -> dict:
-    """What each affected household's dashboard shows now: balance, rate, devices (two queries)."""
-    ids = list(household_ids)
-    balances = dict(
-        HouseholdBalance.objects.filter(household_id__any=ids).values_list("household_id", "amount")
-    )
-    rates: dict[int, Decimal] = defaultdict(Decimal)
-    devices: dict[int, list] = defaultdict(list)
-    terms = policies.at(now)
-    rows = Device.objects.filter(household_id__any=ids).values_list(
-        "pk",
-        "household_id",
-        "name",
-        "revoked_at",
-        "power_state",
-        "last_seen_at",
-        "current_outage_id",
-        "current_outage__status",
-        "current_outage__started_at",
-        "current_outage__witnessed_seconds",
-        "current_outage__last_tick_at",
-    )
-    for (
-        pk,
-        household_id,
-        name,
-        revoked_at,
-        power,
-        seen,
-        outage_id,
-        status,
-        started,
-        witnessed,
-        last_tick,
-    ) in rows:
-        entry = {
-            "id": pk,
-            "name": name,
-            "state": "revoked" if revoked_at else connection_state(power, seen, now),
-            "last_seen_at": seen.isoformat() if seen else None,
-            "outage": None,
-        }
-        if outage_id is not None:
-            facts = result.facts.get(outage_id)
-            owed = result.owed.get(outage_id, Decimal(0))
-            rate = Decimal(0)
-            growth = None  # how many times the starting rate it pays now (compounding)
-            if (
-                facts is not None
-                and status == OutageStatus.ONGOING
-                and owed < terms.cap_per_outage
-                and household_id not in result.stopped
-                and not _unpaid_at(facts, policies, now)
-            ):
-                rate = terms.rate(facts.value_per_second, _seconds(now - started))
-                if rate and terms.kind == "compounding":
-                    growth = f"{rate / (facts.value_per_second * terms.multiplier):.4f}"
-            rates[household_id] += rate
-            entry["outage"] = {
-                "id": outage_id,
-                "status": status,
-                "started_at": started.isoformat(),
-                # The device's clock on the newest tick counted: what this update reflects.
-                "last_tick_at": last_tick.isoformat() if last_tick else None,
-                "witnessed_seconds": f"{witnessed:.6f}",
-                "owed": f"{owed:.6f}",
-                "rate_per_second": f"{rate:.6f}",
-                "escalation": growth,
-            }
-        devices[household_id].append(entry)
-    at = now.isoformat()
-    return {
-        h: {
-            "balance": f"{balances.get(h, Decimal(0)):.6f}",
-            "rate_per_second": f"{rates[h]:.6f}",
-            "devices": devices[h],
-            "at": at,
-        }
-        for h in household_ids
-    }
+            cursor.executemany(ADD_TO_BALANCE, [(h, exact_param(connection, a)) for h, a in pairs])

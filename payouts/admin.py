@@ -1,17 +1,20 @@
 from decimal import Decimal
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
-from celc.admin import ReadOnlyAdmin
+from common.admin import ReadOnlyAdmin
+from common.money import money_html
 from devices.models import Area
-from payouts import payments
+from payouts import evidence, export, review
+from payouts.destinations import REFERENCES, SET_IT_AT, expected_reference, method_words
 from payouts.models import (
     TRANSITIONS,
     AccrualRun,
@@ -19,103 +22,33 @@ from payouts.models import (
     Payout,
     PayoutState,
     PayoutTransition,
-    Policy,
+    RejectionKind,
 )
-from payouts.presets import PRESETS
 
 
-@admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):
-    """Board staff add versions; a version already in force is never rewritten."""
-
-    list_display = (
-        "name",
-        "kind",
-        "effective_from",
-        "multiplier",
-        "escalation",
-        "grace_seconds",
-        "cap_per_outage",
-        "cap_per_month",
-        "max_gap_seconds",
-        "in_force",
-    )
-    list_filter = ("kind",)
-    readonly_fields = ("created_at", "created_by")
-    fieldsets = [
-        (None, {"fields": ["name", "kind", "effective_from", "note"]}),
-        ("Compounding", {"fields": ["multiplier", "escalation"]}),
-        ("Tiers", {"fields": ["tiers"]}),
-        ("Both", {"fields": ["grace_seconds", "cap_per_outage", "cap_per_month"]}),
-        (
-            "Evidence rules",
-            {"fields": ["max_gap_seconds", "silence_timeout_seconds", "corroboration_devices"]},
-        ),
-        ("Planned cuts and exemptions", {"fields": ["planned_unpaid_hours", "exemptions_pay"]}),
-        (
-            "Corroboration: how outages pay",
-            {
-                "fields": [
-                    "corroborated_outages",
-                    "uncorroborated_outages",
-                    "contradicted_outages",
-                ]
-            },
-        ),
-        ("Record", {"fields": ["created_at", "created_by"]}),
-    ]
-    change_list_template = "admin/payouts/policy/change_list.html"
-
-    @admin.display(boolean=True, description="in force now")
-    def in_force(self, policy):
-        current = Policy.objects.filter(effective_from__lte=timezone.now()).first()
-        return current is not None and current.pk == policy.pk
-
-    def get_changeform_initial_data(self, request):
-        initial = super().get_changeform_initial_data(request)
-        preset = PRESETS.get(request.GET.get("preset", ""))
-        if preset:
-            initial.update({k: v for k, v in preset.items()})
-        initial.setdefault("effective_from", timezone.now() + timezone.timedelta(hours=1))
-        return initial
-
-    def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.effective_from <= timezone.now():
-            return False  # in force or past: what was posted under it stays as it was
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.effective_from <= timezone.now():
-            return False
-        return super().has_delete_permission(request, obj)
-
-    def save_model(self, request, obj, form, change):
-        if obj.effective_from < timezone.now() - timezone.timedelta(minutes=1):
-            raise ValidationError("A new version cannot start in the past.")
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-
-        class StartsNow(form):
-            def clean_effective_from(self):
-                value = self.cleaned_data["effective_from"]
-                if value < timezone.now() - timezone.timedelta(minutes=1):
-                    raise ValidationError(
-                        "A version applies forward only: give a time from now on."
-                    )
-                return value
-
-        return StartsNow
+def rupees_html(amount, kind="ledger"):
+    """An amount in the site's one money format (common/money.py), with its `Rs`."""
+    return format_html("Rs {}", money_html(amount, kind))
 
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
     """Entries come from the accrual, payouts and reviewed adjustments; never edited."""
 
-    list_display = ("created_at", "household", "kind", "amount", "outage", "accrual_seq", "note")
+    list_display = (
+        "created_at",
+        "household",
+        "kind",
+        "amount_shown",
+        "outage",
+        "accrual_seq",
+        "note",
+    )
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, entry):
+        return rupees_html(entry.amount)
+
     list_filter = ("kind", "created_at")
     search_fields = ("household__username", "note")
     list_select_related = ("household",)
@@ -129,11 +62,15 @@ class AccrualRunAdmin(ReadOnlyAdmin):
         "started_at",
         "outages",
         "posted_entries",
-        "posted_amount",
+        "posted_amount_shown",
         "households",
         "duration_ms",
     )
     show_full_result_count = False
+
+    @admin.display(description="posted", ordering="posted_amount")
+    def posted_amount_shown(self, run):
+        return rupees_html(run.posted_amount)
 
 
 class AreaFilter(admin.SimpleListFilter):
@@ -149,12 +86,75 @@ class AreaFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ExportedFilter(admin.SimpleListFilter):
+    title = "exported"
+    parameter_name = "exported"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(exported_at__isnull=self.value() == "no")
+        return queryset
+
+
+def exported_words(payout: Payout) -> str:
+    """When and by whom the payout went out in an export, or "" if it never did."""
+    if payout.exported_at is None:
+        return ""
+    return (
+        f"{timezone.localtime(payout.exported_at):%d %b %Y %H:%M} "
+        f"by {payout.exported_by or 'unrecorded'}"
+    )
+
+
+# What each step's button and title say.
+ACTIONS = {"approve": "Approve", "reject": "Reject", "pay": "Mark paid"}
+
 STEPS = {
     # URL name of the step -> (target state, what the note is, whether it is required)
     "approve": (PayoutState.APPROVED, "", False),
     "reject": (PayoutState.REJECTED, "Reason (the household sees it)", True),
-    "pay": (PayoutState.PAID, "Payment reference (bank, UPI or bill credit)", True),
+    "pay": (PayoutState.PAID, "Payment reference", True),
 }
+
+
+REJECTION_HELP = {
+    RejectionKind.RETURN: "The money goes back to the balance (for example, wrong account "
+    "details): the household is paid next time, and that payout waits for review.",
+    RejectionKind.REFUSE: "The outages it paid for are withheld for good: its money comes back, "
+    "and an adjustment takes back everything the ledger holds for them (all they accrued, "
+    "after this payout too); they never count again.",
+}
+
+
+def balance_words(amount: Decimal, payouts: int = 1) -> str:
+    """A change of balance in words, for the reviewer: never a bare sign to misread."""
+    whose = "the balance" if payouts == 1 else f"the balances of the {payouts} payouts' households"
+    if amount > 0:
+        return f"adds Rs {amount} to {whose}"
+    if amount < 0:
+        return f"takes Rs {-amount} from {whose}"
+    return f"leaves {whose} as they are" if payouts > 1 else "leaves the balance as it is"
+
+
+def was_approved(payout: Payout) -> bool:
+    """Whether the payout was ever approved (its steps, prefetched on the list)."""
+    return any(t.to_state == PayoutState.APPROVED for t in payout.transitions.all())
+
+
+def where_it_goes(payout: Payout) -> tuple[str, str]:
+    """(where the payout goes, why it cannot go yet): as approved, else the household's now."""
+    approved = payout.destination()
+    if approved.method:
+        return approved.label() or "as approved, unreadable", ""
+    if payout.state != PayoutState.AWAITING:
+        if not was_approved(payout):
+            return "", "never approved"
+        return "", "no destination was recorded when it was approved"
+    household = payout.household.payout_destination()
+    return household.label(), household.unusable_because()
 
 
 @admin.register(Payout)
@@ -162,23 +162,66 @@ class PayoutAdmin(admin.ModelAdmin):
     """Board staff review payouts: approve, reject with a reason, mark paid with a reference.
 
     Payouts are made by the daily task, never added, edited or deleted here;
-    every step goes through a confirmation page and `payouts.payments.transition`.
+    every step goes through a confirmation page and `payouts.review.transition`.
     """
 
-    list_display = ("id", "household", "amount", "state", "period", "created_at", "areas")
-    list_filter = ("state", AreaFilter, ("created_at", admin.DateFieldListFilter))
+    list_display = (
+        "id",
+        "household",
+        "amount_shown",
+        "state",
+        "period",
+        "created_at",
+        "areas",
+        "destination",
+        "exported",
+    )
+    list_filter = (
+        "state",
+        "rejection",
+        ExportedFilter,
+        AreaFilter,
+        ("created_at", admin.DateFieldListFilter),
+    )
     search_fields = (
         "household__username",
         "household__email",
         "household__first_name",
         "household__last_name",
     )
-    list_select_related = ("household",)
+    list_select_related = ("household", "exported_by")
     date_hierarchy = "created_at"
     actions = ["approve_selected", "reject_selected", "mark_selected_paid", "export_selected"]
     change_form_template = "admin/payouts/payout/change_form.html"
     change_list_template = "admin/payouts/payout/change_list.html"
-    readonly_fields = [f.name for f in Payout._meta.fields]
+    readonly_fields = [
+        *(f.name for f in Payout._meta.fields),
+        "amount_shown",
+        "destination_approved",
+        "destination_of_household",
+        "exported",
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    *("household", "amount_shown", "state", "period", "covers_from"),
+                    "created_at",
+                ]
+            },
+        ),
+        ("Where it goes", {"fields": ["destination_approved", "destination_of_household"]}),
+        (
+            "Review",
+            {
+                "fields": [
+                    *("decided_at", "decided_by", "rejection", "reason", "flags"),
+                    *("exported", "paid_at", "paid_by", "reference"),
+                ]
+            },
+        ),
+    ]
 
     def has_add_permission(self, request):
         return False
@@ -192,12 +235,62 @@ class PayoutAdmin(admin.ModelAdmin):
     def has_review_permission(self, request):
         return request.user.has_perm("payouts.review_payout")
 
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, payout):
+        return rupees_html(payout.amount, "paise")
+
+    @admin.display(description="destination")
+    def destination(self, payout):
+        label, why = where_it_goes(payout)
+        if label:
+            return label
+        return format_html('<span class="no-destination">None: {}</span>', why)
+
+    @admin.display(description="exported", ordering="exported_at")
+    def exported(self, payout):
+        return exported_words(payout) or "not exported"
+
+    @admin.display(description="approved to")
+    def destination_approved(self, payout):
+        approved = payout.destination()
+        if approved.method:
+            return approved.details() or "unreadable"
+        if payout.state == PayoutState.AWAITING:
+            return "not approved yet: the household's destination below is copied when it is"
+        if was_approved(payout):
+            return "not recorded (approved before payouts recorded where they go)"
+        return "never approved"
+
+    @admin.display(description="household's destination now")
+    def destination_of_household(self, payout):
+        now = payout.household.payout_destination()
+        if not now.ready():
+            return format_html(
+                '<span class="no-destination">{}{}: the payout cannot be approved until the '
+                "household sets one at {}</span>",
+                now.unusable_because()[:1].upper(),
+                now.unusable_because()[1:],
+                SET_IT_AT,
+            )
+        approved = payout.destination()
+        if approved.method and approved.normalised() != now.normalised():
+            return format_html(
+                "{} <strong>(changed since the approval: this payout still goes where it "
+                "was approved)</strong>",
+                now.details(),
+            )
+        return now.details()
+
     @admin.display(description="areas")
     def areas(self, payout):
         return ", ".join(sorted({d.area.code for d in payout.household.devices.all()}))
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("household__devices__area")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("household__devices__area", "transitions")
+        )
 
     # Totals of the filtered list.
     def changelist_view(self, request, extra_context=None):
@@ -216,7 +309,7 @@ class PayoutAdmin(admin.ModelAdmin):
         payout = self.get_object(request, object_id)
         extra = dict(extra_context or {})
         if payout is not None:
-            extra["evidence"] = payments.evidence(payout)
+            extra["evidence"] = evidence.evidence(payout)
             extra["steps"] = (
                 [
                     (name, to.label)
@@ -253,10 +346,12 @@ class PayoutAdmin(admin.ModelAdmin):
     @admin.action(description="Export selected approved payouts as CSV", permissions=["view"])
     def export_selected(self, request, queryset):
         try:
-            content = payments.export_csv(queryset)
-        except payments.PayoutError as error:
+            content, left_out = export.export_csv(queryset, by=request.user)
+        except review.PayoutError as error:
             self.message_user(request, str(error), messages.ERROR)
             return None
+        for reason in left_out:  # the download is the response: said on the next page
+            self.message_user(request, reason, messages.WARNING)
         response = HttpResponse(content, content_type="text/csv; charset=utf-8")
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="payouts-approved-{stamp}.csv"'
@@ -272,47 +367,149 @@ class PayoutAdmin(admin.ModelAdmin):
             ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk]
         except ValueError:
             raise Http404("Bad payout ids") from None
-        payouts = list(Payout.objects.filter(pk__in=ids).select_related("household"))
+        if any(not 0 < pk < 2**63 for pk in ids):
+            raise Http404("Bad payout ids")
+        payouts = list(
+            Payout.objects.filter(pk__in=ids)
+            .select_related("household")
+            .prefetch_related("transitions")
+        )
         if not payouts:
             raise Http404("No payout selected")
         error = ""
+        rejection = request.POST.get("rejection", "") if request.method == "POST" else ""
         if request.method == "POST":
             note = request.POST.get("note", "").strip()
-            if note_required and not note:
+            # Marking paid: each payout its own reference (one payment, one payout).
+            references = {p.pk: request.POST.get(f"reference-{p.pk}", "").strip() for p in payouts}
+            if to == PayoutState.PAID and not any(references.values()):
+                error = "Give each payout's payment reference."
+            elif to != PayoutState.PAID and note_required and not note:
                 error = f"{note_label} is required."
+            elif to == PayoutState.REJECTED and rejection not in RejectionKind.values:
+                error = review.CHOOSE_REJECTION
             else:
                 done, refused = 0, []
                 for payout in payouts:
+                    if to == PayoutState.PAID and not references[payout.pk]:
+                        refused.append(f"Payout #{payout.pk}: no reference given: left as it is.")
+                        continue
                     try:
-                        payments.transition(payout.pk, to, request.user, note)
+                        review.transition(
+                            payout.pk,
+                            to,
+                            request.user,
+                            references[payout.pk] if to == PayoutState.PAID else note,
+                            rejection=rejection if to == PayoutState.REJECTED else "",
+                            # Approving: where the reviewer was shown it goes, nothing else.
+                            seen_destination=request.POST.get(f"seen-{payout.pk}", "")
+                            if to == PayoutState.APPROVED
+                            else None,
+                            bank_returned=request.POST.get("bank_returned") == "yes",
+                        )
                         done += 1
-                    except payments.PayoutError as problem:
+                    except review.PayoutError as problem:
                         refused.append(str(problem))
-                if done:
-                    self.message_user(request, f"{done} payout(s) {payments.verb(to)}.")
-                for problem in refused:
-                    self.message_user(request, problem, messages.WARNING)
-                if len(payouts) == 1:
-                    return redirect("admin:payouts_payout_change", payouts[0].pk)
-                return redirect("admin:payouts_payout_changelist")
+                if len(payouts) == 1 and refused:
+                    error = refused[0]  # the same page again, to correct it
+                else:
+                    if done:
+                        self.message_user(request, f"{done} payout(s) {review.verb(to)}.")
+                    for problem in refused:
+                        self.message_user(request, problem, messages.WARNING)
+                    if len(payouts) == 1:
+                        return redirect("admin:payouts_payout_change", payouts[0].pk)
+                    return redirect("admin:payouts_payout_changelist")
+        rows = []
+        for p in payouts:
+            label, why = where_it_goes(p)
+            blocker = ""
+            if to not in TRANSITIONS[PayoutState(p.state)]:
+                blocker = f"{p.get_state_display().lower()}: it cannot be {review.verb(to)}"
+            elif to == PayoutState.APPROVED and why:
+                blocker = review.no_destination(p, p.household.payout_destination())
+            elif to == PayoutState.PAID and not p.destination_method:
+                blocker = "approved with no destination recorded: reject it"
+            effects = None
+            if to == PayoutState.REJECTED and not blocker:
+                effects = review.rejection_effects(p)
+                for effect in effects.values():
+                    effect["words"] = balance_words(effect["net"])
+            household = p.household.payout_destination()
+            if to == PayoutState.APPROVED and not blocker:
+                # Approving copies the household's destination: show all of it, and carry
+                # its fingerprint (not the account number) for transition() to compare.
+                label = household.details()
+            rows.append(
+                {
+                    "payout": p,
+                    "destination": label or why,
+                    "seen": household.fingerprint(),
+                    "blocker": blocker,
+                    "effects": effects,
+                    "reference": request.POST.get(f"reference-{p.pk}", "")
+                    if request.method == "POST"
+                    else "",
+                }
+            )
+        movable = [row["payout"] for row in rows if not row["blocker"]]
+        effects = [row["effects"] for row in rows if row["effects"]]
+        methods = sorted({p.destination_method for p in movable if p.destination_method})
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"{to.label}: confirm",
+            "title": f"{ACTIONS[step]}: confirm",
+            "action": ACTIONS[step],
             "step": step,
             "target": to,
             "payouts": payouts,
-            "movable": [p for p in payouts if to in TRANSITIONS[PayoutState(p.state)]],
-            "note_label": note_label,
+            "rows": rows,
+            "movable": movable,
+            "note_label": "" if to == PayoutState.PAID else note_label,
             "note_required": note_required,
+            "exported": [p for p in movable if p.exported_at] if to == PayoutState.REJECTED else [],
+            # Marking paid: what the reference of each method being paid is and looks like.
+            "references": [
+                {"method": method_words(m), "expected": expected_reference(m)}
+                for m in methods
+                if m in REFERENCES
+            ]
+            if to == PayoutState.PAID
+            else [],
+            "note": request.POST.get("note", "") if request.method == "POST" else "",
             "error": error,
             "total": sum((p.amount for p in payouts), Decimal(0)),
+            # Rejecting: what each kind does to the balances, chosen with no default.
+            "rejections": [
+                {
+                    "value": kind.value,
+                    "label": kind.label,
+                    "help": REJECTION_HELP[kind],
+                    "checked": rejection == kind.value,
+                    "net": balance_words(
+                        sum((e[kind]["net"] for e in effects), Decimal(0)), len(effects)
+                    ),
+                }
+                for kind in RejectionKind
+            ]
+            if to == PayoutState.REJECTED
+            else [],
         }
         return TemplateResponse(request, "admin/payouts/payout/review.html", context)
 
 
 @admin.register(PayoutTransition)
 class PayoutTransitionAdmin(ReadOnlyAdmin):
-    list_display = ("at", "payout", "from_state", "to_state", "by", "note")
-    list_filter = ("to_state",)
+    list_display = (
+        "at",
+        "payout",
+        "kind",
+        "from_state",
+        "to_state",
+        "rejection",
+        "bank_returned",
+        "by",
+        "note",
+    )
+    list_filter = ("kind", "to_state", "rejection", "bank_returned")
     list_select_related = ("payout", "by")

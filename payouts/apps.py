@@ -14,10 +14,10 @@ def _register_sqlite_functions(sender, connection, **kwargs):
         )
 
 
-def _guard_ledger(sender, using="default", **kwargs):
-    from payouts import guard
+def _install_ledger_triggers(sender, using="default", **kwargs):
+    from payouts import ledger_triggers
 
-    guard.install(connections[using])
+    ledger_triggers.install(connections[using])
 
 
 class PayoutsConfig(AppConfig):
@@ -26,4 +26,4 @@ class PayoutsConfig(AppConfig):
 
     def ready(self):
         connection_created.connect(_register_sqlite_functions)
-        post_migrate.connect(_guard_ledger, sender=self)
+        post_migrate.connect(_install_ledger_triggers, sender=self)

@@ -1,154 +1,17 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from payouts.compensation import Terms
+from common.fields import ExactDecimalField
+from payouts.destinations import Destination, PayoutMethod
 
 MONEY = {"max_digits": 14, "decimal_places": 6}
 
 
-class PolicyKind(models.TextChoices):
-    COMPOUNDING = "compounding", "Compounding"
-    TIERS = "tiers", "Tiers"
-
-
-class OutageRule(models.TextChoices):
-    PAY = "pay", "Pay automatically"
-    REVIEW = "review", "Pay after review"
-    WITHHOLD = "withhold", "Do not pay"
-
-
-class Policy(models.Model):
-    """One version of the compensation policy; it applies to time after `effective_from`.
-
-    Versions are added, never rewritten once in force: what was posted under
-    a version stays as it was.
-    """
-
-    name = models.CharField(max_length=100)
-    kind = models.CharField(
-        max_length=16, choices=PolicyKind.choices, default=PolicyKind.COMPOUNDING
-    )
-    effective_from = models.DateTimeField(unique=True)
-    grace_seconds = models.PositiveIntegerField(default=0, help_text="nothing is owed before this")
-    multiplier = models.DecimalField(
-        max_digits=8, decimal_places=4, default=Decimal(5), validators=[MinValueValidator(0)]
-    )
-    escalation = models.DecimalField(
-        max_digits=8,
-        decimal_places=6,
-        default=Decimal("0.25"),
-        validators=[MinValueValidator(0)],
-        help_text="compounding growth per hour: 0.25 is 25 % an hour",
-    )
-    tiers = models.JSONField(
-        default=list,
-        blank=True,
-        help_text='for tiers: [[from hour, rupees per hour], ...], e.g. [[1, "50"], [3, "100"]]',
-    )
-    cap_per_outage = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal(500))
-    cap_per_month = models.DecimalField(
-        max_digits=12,
-        decimal_places=2,
-        default=Decimal(3000),
-        help_text="per household, Asia/Kolkata months",
-    )
-    max_gap_seconds = models.PositiveIntegerField(
-        default=120, help_text="longer silences are not paid"
-    )
-    silence_timeout_seconds = models.PositiveIntegerField(
-        default=300, help_text="then: lost contact"
-    )
-    planned_unpaid_hours = models.PositiveIntegerField(
-        default=0,
-        help_text="time inside a planned cut announced in advance pays nothing for this many "
-        "hours from the cut's start (Delhi: 12)",
-    )
-    exemptions_pay = models.BooleanField(
-        default=False, help_text="whether time inside an exemption (a declared storm) pays"
-    )
-    corroboration_devices = models.PositiveSmallIntegerField(
-        default=2,
-        validators=[MinValueValidator(2)],
-        help_text="an outage is corroborated when this many devices of its area "
-        "(itself included) were off over overlapping time",
-    )
-    corroborated_outages = models.CharField(
-        max_length=16,
-        choices=OutageRule.choices,
-        default=OutageRule.REVIEW,
-        help_text="payouts made only of such outages are approved at once when this pays "
-        "automatically",
-    )
-    uncorroborated_outages = models.CharField(
-        max_length=16,
-        choices=OutageRule.choices,
-        default=OutageRule.REVIEW,
-        help_text="too few devices of the area off together, or the area's only device",
-    )
-    contradicted_outages = models.CharField(
-        max_length=16,
-        choices=OutageRule.choices,
-        default=OutageRule.REVIEW,
-        help_text="another device of the area had power meanwhile",
-    )
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, editable=False
-    )
-
-    class Meta:
-        ordering = ["-effective_from"]
-        verbose_name_plural = "policies"
-
-    def __str__(self) -> str:
-        return f"{self.name} (from {timezone.localtime(self.effective_from):%Y-%m-%d %H:%M})"
-
-    def parsed_tiers(self) -> tuple[tuple[Decimal, Decimal], ...]:
-        return tuple(
-            (Decimal(str(hour)), Decimal(str(per_hour))) for hour, per_hour in self.tiers or []
-        )
-
-    def clean(self):
-        if self.kind == PolicyKind.TIERS:
-            try:
-                tiers = self.parsed_tiers()
-            except (TypeError, ValueError, ArithmeticError):
-                raise ValidationError(
-                    {"tiers": "Give [[from hour, rupees per hour], ...]."}
-                ) from None
-            if not tiers:
-                raise ValidationError({"tiers": "A tiered policy needs at least one tier."})
-            hours = [hour for hour, _ in tiers]
-            if (
-                hours != sorted(set(hours))
-                or any(h < 0 for h in hours)
-                or any(r < 0 for _, r in tiers)
-            ):
-                raise ValidationError(
-                    {"tiers": "Hours must ascend from 0 and amounts be positive."}
-                )
-
-    def terms(self) -> Terms:
-        return Terms(
-            id=self.pk,
-            effective_from=self.effective_from,
-            kind=self.kind,
-            grace_seconds=self.grace_seconds,
-            multiplier=self.multiplier,
-            escalation=self.escalation,
-            tiers=self.parsed_tiers(),
-            cap_per_outage=self.cap_per_outage,
-            cap_per_month=self.cap_per_month,
-            planned_unpaid_seconds=self.planned_unpaid_hours * 3600,
-            exemptions_pay=self.exemptions_pay,
-            name=self.name,
-        )
+class PayoutError(ValueError):
+    """A payout step that cannot be taken, with why, in words for the reviewer."""
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -186,7 +49,7 @@ class LedgerEntry(models.Model):
         db_constraint=False,
     )
     kind = models.CharField(max_length=16, choices=EntryKind.choices)
-    amount = models.DecimalField(**MONEY)
+    amount = ExactDecimalField(**MONEY)
     outage = models.ForeignKey(
         "devices.Outage",
         null=True,
@@ -239,8 +102,25 @@ class AccrualState(models.Model):
 
     outage = models.OneToOneField("devices.Outage", primary_key=True, on_delete=models.PROTECT)
     household = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    posted = models.DecimalField(**MONEY, default=Decimal(0))
+    posted = ExactDecimalField(**MONEY, default=Decimal(0))
     entries = models.PositiveIntegerField(default=0)
+    # The accrual's checkpoints: when the outage is next due to be posted (its own second of
+    # every checkpoint interval, payouts.accrual.next_checkpoint), and when its owed was last
+    # worked out for a quote; an outage is open until it ended and was posted in full.
+    due_at = models.DateTimeField(null=True, blank=True)
+    quoted_at = models.DateTimeField(null=True, blank=True)
+    # The outage's `updated_at` when it was last posted: evidence changed since if they differ.
+    evidence_at = models.DateTimeField(null=True, blank=True)
+    open = models.BooleanField(default=True, db_default=True)  # raw inserts too
+
+    class Meta:
+        indexes = [
+            # The due checkpoints, a run at a time: only open outages are in these.
+            models.Index(fields=["due_at"], condition=models.Q(open=True), name="accrual_post_due"),
+            models.Index(
+                fields=["quoted_at"], condition=models.Q(open=True), name="accrual_quote_due"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"outage {self.outage_id}: {self.posted} in {self.entries} entries"
@@ -252,7 +132,7 @@ class HouseholdBalance(models.Model):
     household = models.OneToOneField(
         settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.PROTECT, related_name="balance"
     )
-    amount = models.DecimalField(**MONEY, default=Decimal(0))
+    amount = ExactDecimalField(**MONEY, default=Decimal(0))
 
     def __str__(self) -> str:
         return f"{self.household}: {self.amount}"
@@ -268,7 +148,7 @@ class AccrualRun(models.Model):
     shards = models.PositiveSmallIntegerField(default=1)
     outages = models.PositiveIntegerField()
     posted_entries = models.PositiveIntegerField()
-    posted_amount = models.DecimalField(**MONEY)
+    posted_amount = ExactDecimalField(**MONEY)
     households = models.PositiveIntegerField()
     duration_ms = models.PositiveIntegerField()
 
@@ -284,6 +164,13 @@ class PayoutState(models.TextChoices):
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
     PAID = "paid", "Paid"
+
+
+class RejectionKind(models.TextChoices):
+    """What a rejection does with the payout's money and the outages it paid for."""
+
+    RETURN = "return", "Return to the balance"  # e.g. wrong account details: paid next time
+    REFUSE = "refuse", "Refuse the claim"  # its outages are withheld for good
 
 
 # The only transitions there are: from -> the states it may go to.
@@ -305,7 +192,7 @@ class Payout(models.Model):
     household = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts"
     )
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    amount = ExactDecimalField(max_digits=12, decimal_places=2)
     state = models.CharField(
         max_length=16, choices=PayoutState.choices, default=PayoutState.AWAITING, db_index=True
     )
@@ -319,8 +206,30 @@ class Payout(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     reason = models.TextField(blank=True, help_text="why it was rejected")
+    rejection = models.CharField(
+        max_length=8,
+        choices=RejectionKind.choices,
+        blank=True,
+        default="",
+        help_text="returned to the balance (paid next time), or the claim refused (its outages "
+        "withheld for good)",
+    )
+    # Rejected payouts returned to the balance whose money this one pays again: it waits
+    # for review, and its evidence shows their outages too.
+    carries = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="carried_by"
+    )
     flags = models.TextField(
         blank=True, help_text="what the policy's corroboration rules said when it was made"
+    )
+    # Payouts are whole paise: what stayed in the balance when it was made (under a paisa),
+    # for the next payout. None for payouts made before it was kept.
+    left_in_balance = ExactDecimalField(**MONEY, null=True, blank=True)
+    # Sent to the bank (or the billing system) in an export: never exported again, and
+    # rejected only if the bank returned it unpaid.
+    exported_at = models.DateTimeField(null=True, blank=True)
+    exported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     paid_at = models.DateTimeField(null=True, blank=True)
     paid_by = models.ForeignKey(
@@ -328,6 +237,22 @@ class Payout(models.Model):
     )
     reference = models.CharField(
         max_length=100, blank=True, help_text="bank, UPI or bill-credit reference"
+    )
+    # Where it goes, copied from the household when it is approved: what is
+    # exported and paid is what was approved, whatever the household sets later.
+    destination_method = models.CharField(
+        "method", max_length=8, choices=PayoutMethod.choices, blank=True, default=""
+    )
+    destination_upi_id = models.CharField("UPI ID", max_length=255, blank=True, default="")
+    destination_bank_account = models.CharField(
+        "bank account number", max_length=18, blank=True, default=""
+    )
+    destination_ifsc = models.CharField("IFSC", max_length=11, blank=True, default="")
+    destination_account_holder = models.CharField(
+        "account holder", max_length=100, blank=True, default=""
+    )
+    destination_consumer_number = models.CharField(
+        "electricity consumer number", max_length=20, blank=True, default=""
     )
 
     class Meta:
@@ -341,8 +266,20 @@ class Payout(models.Model):
                 name="payout_rejected_has_reason",
             ),
             models.CheckConstraint(
+                condition=models.Q(state="rejected", rejection__in=["return", "refuse"])
+                | (~models.Q(state="rejected") & models.Q(rejection="")),
+                name="payout_rejection_says_which",
+            ),
+            models.CheckConstraint(
                 condition=~models.Q(state="paid") | ~models.Q(reference=""),
                 name="payout_paid_has_reference",
+            ),
+            # One payment, one payout: a reference marks one payout paid (an IMPS transfer's
+            # reference is an RRN like UPI's: unique across methods).
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=~models.Q(reference=""),
+                name="payout_reference_once",
             ),
         ]
 
@@ -351,11 +288,41 @@ class Payout(models.Model):
             f"Payout #{self.pk}: Rs {self.amount} to {self.household} ({self.get_state_display()})"
         )
 
+    def destination(self) -> Destination:
+        """Where it was approved to go (empty before approval)."""
+        return Destination(
+            method=self.destination_method,
+            upi_id=self.destination_upi_id,
+            bank_account=self.destination_bank_account,
+            ifsc=self.destination_ifsc,
+            account_holder=self.destination_account_holder,
+            consumer_number=self.destination_consumer_number,
+        )
+
+
+def destination_snapshot(destination: Destination) -> dict[str, str]:
+    """The Payout fields that record `destination` as approved."""
+    kept = destination.normalised()
+    return {f"destination_{name}": value for name, value in kept.as_dict().items()}
+
+
+class HistoryKind(models.TextChoices):
+    """What a row of a payout's review history records."""
+
+    STEP = "step", "Review step"  # from one state to another
+    EXPORT = "export", "Exported"  # sent to the bank or billing system; it stays approved
+
 
 class PayoutTransition(models.Model):
-    """One step of a payout's review: who, when, from, to, and the note."""
+    """One line of a payout's review history: who, when, from, to, and the note.
+
+    A review step moves it from one state to another; an export leaves it approved
+    (from and to: approved) and is recorded once. A rejection of an exported payout
+    records that the reviewer said the bank returned it unpaid (`bank_returned`).
+    """
 
     payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="transitions")
+    kind = models.CharField(max_length=8, choices=HistoryKind.choices, default=HistoryKind.STEP)
     from_state = models.CharField(max_length=16, choices=PayoutState.choices)
     to_state = models.CharField(max_length=16, choices=PayoutState.choices)
     # None: the policy's rules made this step (a payout approved at once).
@@ -364,14 +331,94 @@ class PayoutTransition(models.Model):
     )
     at = models.DateTimeField(default=timezone.now)
     note = models.TextField(blank=True)
+    rejection = models.CharField(
+        max_length=8, choices=RejectionKind.choices, blank=True, default=""
+    )
+    bank_returned = models.BooleanField(
+        default=False,
+        help_text="rejecting an exported payout: the reviewer said the bank returned it unpaid",
+    )
 
     class Meta:
         ordering = ["at", "id"]
         constraints = [
             # Each step out of a state happens once: two reviewers cannot both move it.
-            models.UniqueConstraint(fields=["payout", "from_state"], name="payout_step_once"),
+            models.UniqueConstraint(
+                fields=["payout", "from_state"],
+                condition=models.Q(kind="step"),
+                name="payout_step_once",
+            ),
+            models.UniqueConstraint(
+                fields=["payout"], condition=models.Q(kind="export"), name="payout_exported_once"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="export")
+                | models.Q(from_state="approved", to_state="approved"),
+                name="payout_export_stays_approved",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(bank_returned=False)
+                | models.Q(kind="step", to_state="rejected"),
+                name="payout_bank_returned_on_rejection",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(to_state="rejected", rejection__in=["return", "refuse"])
+                | (~models.Q(to_state="rejected") & models.Q(rejection="")),
+                name="payout_step_rejection_says_which",
+            ),
         ]
 
     def __str__(self) -> str:
         who = self.by or "the policy"
+        if self.kind == HistoryKind.EXPORT:
+            return f"exported by {self.by or 'unrecorded'} at {self.at:%Y-%m-%d %H:%M}"
         return f"{self.from_state} -> {self.to_state} by {who} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class WithheldOutage(models.Model):
+    """What was taken from the balance for one outage when a payout was made: the policy's
+    rule said not to pay it, or its claim had been refused. The payout's `adjustment`
+    entry names them all; these rows say how much each."""
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="withheld_outages")
+    outage = models.ForeignKey("devices.Outage", on_delete=models.PROTECT, related_name="+")
+    amount = ExactDecimalField(**MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["payout", "outage"], name="withheld_outage_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"outage {self.outage_id}: {self.amount} withheld with payout {self.payout_id}"
+
+
+class RefusedOutage(models.Model):
+    """An outage whose claim board staff refused for good, rejecting a payout that paid for it.
+
+    It never counts again: not for payouts, not for the caps' room (the accrual
+    leaves it out: `refused_outage_ids`). `amount` is what the ledger held for it
+    then (all its accruals, less what was withheld before), taken back by `entry`.
+    """
+
+    outage = models.OneToOneField(
+        "devices.Outage", primary_key=True, on_delete=models.PROTECT, related_name="refusal"
+    )
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="refused_outages")
+    amount = ExactDecimalField(**MONEY)
+    entry = models.ForeignKey(
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    reason = models.TextField()
+
+    def __str__(self) -> str:
+        return f"outage {self.outage_id} refused with payout {self.payout_id}"
+
+
+def refused_outage_ids() -> models.QuerySet:
+    """The ids of outages refused for good, as a subquery: `.exclude(pk__in=...)` on outages,
+    `.exclude(outage__in=...)` on what refers to them. Beside the model, so that the
+    accrual and the quotes use it without importing what imports them."""
+    return RefusedOutage.objects.values_list("outage_id", flat=True)

@@ -1,37 +1,39 @@
 from celery import shared_task
 from django.utils import timezone
 
-from accounts.broadcast import board_watched, send_board_update, send_household_updates
-from payouts import accrual, board, payments
+from common.live import household_group, publish, watched
+from payouts import accrual, creation, quotes
+
+
+def watched_households(household_ids: set[int]) -> set[int]:
+    """The households with a page open now, in some web process."""
+    looking = watched(household_group(h) for h in household_ids)
+    return {h for h in household_ids if household_group(h) in looking}
 
 
 @shared_task
 def accrue_and_broadcast(shard: int = 0, shards: int = 1) -> dict:
-    """Beat runs this every second (per shard): post what is owed, then tell who changed."""
-    result = accrual.accrue(shard=shard, shards=shards)
-    payloads = accrual.device_states(
-        result.households, result, accrual.current_policies(), timezone.now()
+    """Beat runs this every second (per shard): post what is due (checkpoints, events),
+    then send fresh quotes to the households with a page open whose outages it handled."""
+    result = accrual.accrue(shard=shard, shards=shards, watched=watched_households)
+    looking = watched_households(result.households)
+    payloads = quotes.quotes(looking, timezone.now())
+    sent = publish(
+        (household_group(h), {"type": "balance.quote", "payload": payload})
+        for h, payload in payloads.items()
     )
-    sent = send_household_updates(payloads)
-    return {"outages": result.outages, "posted": len(result.posted), "broadcasts": sent}
+    return {"outages": result.outages, "posted": len(result.posted), "quotes": sent}
 
 
 @shared_task
-def make_payouts() -> dict:
+def create_payouts() -> dict:
     """Beat runs this daily: every balance of at least the minimum becomes a payout for review."""
-    created = payments.create_payouts()
+    created = creation.create_payouts()
     return {"payouts": len(created), "amount": str(sum((p.amount for p in created), 0))}
 
 
-@shared_task
-def board_update() -> int | None:
-    """Beat runs this every CELC_BOARD_LIVE_SECONDS: open board pages see the areas out now.
-
-    Working the figures out costs about a second per 3,000 ongoing outages, so
-    it is done only while a board page is open (None otherwise).
-    """
-    if not board_watched():
-        return None
-    payload = board.live_payload(timezone.now())
-    send_board_update(payload)
-    return len(payload["areas"])
+@shared_task(name="payouts.tasks.make_payouts")
+def make_payouts() -> dict:
+    """The daily task's name before 2026-11-30: a beat or worker of the previous release,
+    during a rolling update, still sends or runs it, and that day's payouts are not lost."""
+    return create_payouts()

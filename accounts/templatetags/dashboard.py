@@ -6,6 +6,8 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.utils import timezone
 
+from common.money import money_html, parse
+
 register = template.Library()
 
 
@@ -17,6 +19,19 @@ def when(value, fmt="j M Y, H:i:s"):
     from django.utils.dateformat import format as date_format
 
     return date_format(timezone.localtime(datetime.fromisoformat(value)), fmt)
+
+
+@register.filter
+def money(value, kind="ledger"):
+    """An amount in the one format (common/money.py), as HTML: `Rs` is the template's."""
+    return money_html(value, kind)
+
+
+@register.filter
+def is_rising(value) -> bool:
+    """Whether a rate (a decimal string, rupees a second) pays anything now."""
+    amount = parse(value)
+    return amount is not None and amount > 0
 
 
 @register.filter
@@ -48,9 +63,9 @@ def duration(value):
 
 @register.filter
 def per_hour(value):
-    """Rupees per second (a decimal string) as rupees per hour, 2 decimals."""
+    """Rupees per second (a decimal string) as rupees per hour (a decimal string)."""
     try:
-        return f"{Decimal(value) * 3600:.2f}"
+        return f"{Decimal(value) * 3600:.6f}"
     except (InvalidOperation, TypeError):
         return value
 

@@ -12,7 +12,7 @@ FORMS = [
     ("/accounts/password_change/", "alice"),
     ("/accounts/payout-details/", "alice"),
     ("/admin/payouts/payout/", "board"),
-    ("/admin/payouts/policy/add/", "board"),
+    ("/admin/policy/policy/add/", "board"),
 ]
 
 

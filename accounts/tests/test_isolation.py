@@ -2,7 +2,7 @@
 
 import pytest
 
-from payouts import accrual, payments
+from payouts import accrual, creation
 from payouts.tests.test_accrual import at, cut
 
 pytestmark = pytest.mark.django_db
@@ -16,12 +16,15 @@ HOUSEHOLD_URLS = [
 
 
 @pytest.fixture
-def alices_secrets(alice, register_device):
-    alice.payout_method, alice.payout_account = "upi", "alice-private@okbank"
+def alices_secrets(alice, register_device, time_machine):
+    # The figures are this month's and today's: the pages are read on the day of the cut.
+    time_machine.move_to(at(-3600), tick=False)
+    alice.payout_method, alice.payout_upi_id = "upi", "alice-private@okbank"
     alice.save()
     cut(register_device(alice, name="Alice private meter")[0], 0, 3600)
     accrual.accrue(now=at(3601))
-    payments.create_payouts(now=at(7200))
+    creation.create_payouts(now=at(7200))
+    time_machine.move_to(at(7200), tick=False)
     return [b"Alice private meter", b"alice-private@okbank", b"14.00", b"14.004438"]
 
 

@@ -17,3 +17,11 @@ def test_every_response_carries_the_security_headers(client, path):
     assert response["Referrer-Policy"] == "same-origin"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
     assert "camera=()" in response["Permissions-Policy"]
+
+
+def test_pages_may_connect_to_this_site_only(client):
+    csp = client.get("/")["Content-Security-Policy"]
+
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    # 'self' covers this site's own ws:// and wss:// (CSP Level 3); no other host.
+    assert directives["connect-src"] == "'self'"

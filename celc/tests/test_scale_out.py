@@ -19,8 +19,8 @@ from datetime import datetime
 import pytest
 from websockets.asyncio.client import connect
 
-from celc.stack import BASE_DIR, daphne_argv, free_port, redis_argv, wait_for_port
-from celc.testing import session_cookie
+from devtools.stack import BASE_DIR, daphne_argv, free_port, redis_argv, wait_for_port
+from devtools.testing import session_cookie
 from faults.test_faults import Fleet, ledger_matches_closed_form, until
 from payouts.models import AccrualRun
 

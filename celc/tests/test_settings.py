@@ -5,9 +5,10 @@ import secrets
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 
-from celc.stack import BASE_DIR
+from devtools.stack import BASE_DIR
 
 
 def run_manage(*args, **env):
@@ -78,3 +79,49 @@ def test_one_redis_url_feeds_the_channel_layer_and_the_celery_broker():
     assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] == redis_url
     assert app.conf.broker_url == redis_url
     assert settings.TIME_ZONE == "Asia/Kolkata"
+
+
+@pytest.mark.parametrize(
+    "weak, why",
+    [
+        ("abcdefghij" * 4 + "abcdefghi", "at least 50 characters"),
+        ("abcd" * 20, "at least 5 different characters"),
+        ("django-insecure-" + secrets.token_urlsafe(50), 'not start with "django-insecure-"'),
+        (secrets.token_urlsafe(30), "at least 50 characters"),
+    ],
+    ids=["49 characters", "4 different characters", "django-insecure-", "a 40-character token"],
+)
+def test_production_refuses_to_start_with_a_weak_secret_key(weak, why):
+    result = run_manage("check", **{**PRODUCTION, "DJANGO_SECRET_KEY": weak})
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DJANGO_SECRET_KEY is too weak" in result.stderr and why in result.stderr
+    assert weak not in result.stderr  # the key itself is never printed
+
+
+def test_a_development_server_may_use_a_short_key():
+    result = run_manage("check", DJANGO_DEBUG="1", DJANGO_SECRET_KEY="short")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_collects_the_static_files_and_serves_pages_with_them(tmp_path):
+    """What the README says to run before starting daphne in production: every file hashed
+    and compressed (a vendored script's source map it does not ship is no failure), and a
+    page rendered with the manifest."""
+    env = {**PRODUCTION, "CELC_VAR_DIR": str(tmp_path)}
+    result = run_manage("collectstatic", "--noinput", **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = (tmp_path / "static" / "staticfiles.json").read_text()
+    assert '"js/vendor/decimal.min.js": "js/vendor/decimal.min.' in manifest
+    assert list((tmp_path / "static" / "js" / "vendor").glob("decimal.min.*.js.gz"))
+    page = run_manage(
+        "shell",
+        "-c",
+        "import re; from django.test import Client; r = Client(HTTP_HOST='power.example.org')"
+        ".get('/', secure=True); print(r.status_code, "
+        "bool(re.search(rb'/static/img/bolt[.][0-9a-f]{12}[.]svg', r.content)))",
+        **env,
+    )
+    assert page.stdout.split()[-2:] == ["200", "True"], page.stdout + page.stderr

@@ -1,4 +1,6 @@
+import json
 import re
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -17,6 +19,9 @@ def admin_client(client, django_user_model):
     return client
 
 
+TOKEN = re.compile(rb'class="device-token"[^>]*>(ced_[\w-]+)<')
+
+
 def test_adding_a_device_shows_its_token_once(admin_client, alice):
     area = Area.objects.create(code="TN-CHN-042", name="Velachery")
 
@@ -29,37 +34,89 @@ def test_adding_a_device_shows_its_token_once(admin_client, alice):
             "monthly_units": "300",
             "tariff": "6",
         },
+        follow=True,
     )
 
-    assert response.status_code == 200
-    token = (
-        re.search(rb'class="device-token"[^>]*>(ced_[\w-]+)<', response.content).group(1).decode()
-    )
+    assert response.redirect_chain == [("/admin/devices/device/token/", 302)]
+    token = TOKEN.search(response.content).group(1).decode()
     device = Device.objects.get()
     assert services.device_for_token(token) == device
     assert "no-store" in response["Cache-Control"]
+    assert b"ws://testserver/ws/device/" in response.content  # how to start its agent
     page = admin_client.get(f"/admin/devices/device/{device.pk}/change/").content.decode()
     assert token not in page and device.token_prefix in page
 
 
-def test_regenerating_shows_the_new_token_and_kills_the_old(admin_client, alice, register_device):
+def test_reloading_the_token_page_registers_nothing_and_shows_no_token(admin_client, alice):
+    area = Area.objects.create(code="TN-CHN-042", name="Velachery")
+    form = {"household": alice.pk, "name": "Meter 1", "area": area.pk}
+    admin_client.post(
+        "/admin/devices/device/add/", {**form, "monthly_units": "300", "tariff": "6"}, follow=True
+    )
+
+    reloaded = admin_client.get("/admin/devices/device/token/")
+
+    assert reloaded.status_code == 200
+    assert TOKEN.search(reloaded.content) is None
+    assert b"The token was shown once" in reloaded.content
+    assert Device.objects.count() == 1
+
+
+def test_the_token_page_shows_no_forged_or_expired_token(admin_client, alice, register_device):
+    device, _ = register_device(alice)
+    forged = {"what": "x", "minted": [[device.pk, "ced_forged"]]}
+    admin_client.cookies["celc_new_tokens"] = json.dumps(forged)
+
+    response = admin_client.get("/admin/devices/device/token/")
+
+    assert b"ced_forged" not in response.content
+
+
+def test_a_token_cookie_shows_nothing_to_another_session_or_to_staff_who_cannot_change_devices(
+    client, admin_client, alice, board_staff, django_user_model
+):
+    area = Area.objects.create(code="TN-CHN-042", name="Velachery")
+    form = {"household": alice.pk, "name": "Meter 1", "area": area.pk, "tariff": "6"}
+    admin_client.post("/admin/devices/device/add/", {**form, "monthly_units": "300"})
+    cookie = admin_client.cookies["celc_new_tokens"]
+    assert "expires" not in cookie.output().lower() and "max-age" not in cookie.output().lower()
+
+    other = django_user_model.objects.create_superuser("other", "o@example.com", "pw-other-123")
+    client.force_login(other)  # another user, another session
+    client.cookies["celc_new_tokens"] = cookie.value
+    assert TOKEN.search(client.get("/admin/devices/device/token/").content) is None
+    client.force_login(board_staff)  # staff without the right to change devices
+    client.cookies["celc_new_tokens"] = cookie.value
+    assert client.get("/admin/devices/device/token/").status_code == 403
+
+
+def test_regenerating_shows_the_new_token_once_and_kills_the_old(
+    admin_client, alice, register_device
+):
     device, old = register_device(alice)
 
     response = admin_client.post(
-        "/admin/devices/device/", {"action": "regenerate_tokens", "_selected_action": [device.pk]}
+        "/admin/devices/device/",
+        {"action": "regenerate_tokens", "_selected_action": [device.pk]},
+        follow=True,
     )
 
-    new = re.search(rb'class="device-token"[^>]*>(ced_[\w-]+)<', response.content).group(1).decode()
+    assert response.redirect_chain == [("/admin/devices/device/token/", 302)]
+    new = TOKEN.search(response.content).group(1).decode()
     assert services.device_for_token(old) is None
     assert services.device_for_token(new) == device
+    assert TOKEN.search(admin_client.get("/admin/devices/device/token/").content) is None
 
 
-def test_revoking_from_the_admin(admin_client, alice, register_device):
+def test_revoking_from_the_admin_asks_first(admin_client, alice, register_device):
     device, token = register_device(alice)
+    chosen = {"action": "revoke", "_selected_action": [device.pk]}
 
-    admin_client.post(
-        "/admin/devices/device/", {"action": "revoke", "_selected_action": [device.pk]}
-    )
+    asked = admin_client.post("/admin/devices/device/", chosen)
+    device.refresh_from_db()
+    assert "Revoking cannot be undone" in asked.content.decode() and not device.is_revoked
+
+    admin_client.post("/admin/devices/device/", {**chosen, "confirmed": "yes"})
 
     device.refresh_from_db()
     assert device.is_revoked and services.device_for_token(token) is None
@@ -172,3 +229,38 @@ def test_outages_are_shown_with_their_intervals_and_cannot_be_edited(
     admin_client.post(f"/admin/devices/outage/{outage.pk}/change/", {"status": "ongoing"})
     outage.refresh_from_db()
     assert outage.status == "ended"
+
+
+def test_changing_the_tariff_in_the_admin_applies_from_now_on(admin_client, alice, register_device):
+    device, _ = register_device(alice)
+    form = {
+        "household": alice.pk,
+        "name": device.name,
+        "area": device.area.pk,
+        "monthly_units": "300",
+        "tariff": "7.50",
+    }
+
+    admin_client.post(f"/admin/devices/device/{device.pk}/change/", form)
+
+    device.refresh_from_db()
+    first, latest = device.supply_changes.order_by("effective_from")
+    assert (first.effective_from, first.tariff) == (device.registered_at, Decimal("6.0000"))
+    assert latest.tariff == device.tariff == Decimal("7.5000")
+    assert latest.changed_by.username == "root"
+
+
+def test_a_devices_household_and_area_cannot_be_changed_after_registration(
+    admin_client, alice, bob, register_device
+):
+    device, _ = register_device(alice)
+    elsewhere = Area.objects.create(code="DL-SKT-007", name="Saket")
+    form = {"household": bob.pk, "name": "Renamed", "area": elsewhere.pk}
+
+    admin_client.post(
+        f"/admin/devices/device/{device.pk}/change/",
+        {**form, "monthly_units": "300", "tariff": "6"},
+    )
+
+    device.refresh_from_db()
+    assert (device.household, device.area.code, device.name) == (alice, "TN-CHN-042", "Renamed")

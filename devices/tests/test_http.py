@@ -1,15 +1,19 @@
 """POST /api/device/ticks: the protocol's HTTP fallback."""
 
+import asyncio
 import json
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devices import services
+from devices import limits, services, views
+from devices.limits import RATE_BURST, SharedLimits
 from devices.models import Device, Outage
+from devtools.stack import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -31,9 +35,17 @@ def batch(*seqs, power="off", shift=0):
     }
 
 
+def registered_an_hour_ago(device):
+    """The tests send ticks from the last few seconds: from before a device registered just now."""
+    Device.objects.filter(pk=device.pk).update(registered_at=timezone.now() - timedelta(hours=1))
+    device.refresh_from_db()
+
+
 @pytest.fixture
 def device_and_token(alice, register_device):
-    return register_device(alice)
+    device, token = register_device(alice)
+    registered_an_hour_ago(device)
+    return device, token
 
 
 def post(client, token, body):
@@ -81,6 +93,75 @@ def test_bad_input_is_a_400_with_its_code_and_stores_nothing(client, device_and_
     assert device.last_seq is None and not Outage.objects.exists()
 
 
+def test_a_tick_from_before_the_device_was_registered_is_too_old(client, alice, register_device):
+    device, token = register_device(alice, name="Just installed")
+    ticks = [
+        {"seq": 1, "ts": (device.registered_at - timedelta(seconds=1)).isoformat(), "power": "off"},
+        {"seq": 2, "ts": device.registered_at.isoformat(), "power": "off"},
+    ]
+
+    response = post(client, token, {"type": "batch", "ticks": ticks})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "too_old",
+        "detail": "ts is before the device was registered",
+        "seq": 1,
+    }
+    device.refresh_from_db()
+    assert device.last_seq is None and not Outage.objects.exists()
+
+
+def test_a_bare_tick_is_a_bad_message(client, device_and_token):
+    device, token = device_and_token
+    bare = {"type": "tick", "seq": 1, "ts": timezone.now().isoformat(), "power": "off"}
+
+    response = post(client, token, bare)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {"code": "bad_message", "detail": 'type must be "batch"'}
+    device.refresh_from_db()
+    assert device.last_seq is None
+
+
+@pytest.mark.parametrize(
+    "content_type", ["", "text/plain", "application/x-www-form-urlencoded", "application/jsonx"]
+)
+def test_a_body_that_is_not_declared_json_is_a_bad_message(client, device_and_token, content_type):
+    device, token = device_and_token
+
+    response = client.generic(
+        "POST",
+        URL,
+        json.dumps(batch(1)),
+        content_type=content_type,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "bad_message" and "Content-Type" in error["detail"]
+    device.refresh_from_db()
+    assert device.last_seq is None
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "Application/JSON;charset=UTF-8"]
+)
+def test_json_with_a_utf8_charset_is_accepted(client, device_and_token, content_type):
+    _, token = device_and_token
+
+    response = client.generic(
+        "POST",
+        URL,
+        json.dumps(batch(1)),
+        content_type=content_type,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+    assert response.json() == {"ack": 1}
+
+
 @pytest.mark.parametrize("token", [None, "ced_unknown", "nonsense"])
 def test_a_bad_token_is_a_401(client, token):
     response = post(client, token, batch(1))
@@ -94,6 +175,25 @@ def test_a_revoked_device_is_a_401(client, device_and_token):
     services.device_revoke(device=device)
 
     assert post(client, token, batch(1)).status_code == 401
+
+
+def test_nothing_is_stored_under_a_token_replaced_after_it_was_checked(
+    client, device_and_token, monkeypatch
+):
+    device, token = device_and_token
+
+    def checked_then_replaced(presented):
+        found = services.device_for_token(presented)
+        services.device_regenerate_token(device=device)
+        return found
+
+    monkeypatch.setattr(views, "device_for_token", checked_then_replaced)
+
+    response = post(client, token, batch(1, 2))
+
+    assert response.status_code == 401
+    device.refresh_from_db()
+    assert device.last_seq is None and not Outage.objects.exists()
 
 
 def test_a_body_over_64_kib_is_a_413(client, device_and_token):
@@ -112,6 +212,38 @@ def test_a_flood_is_a_429(client, device_and_token):
 
     assert 429 in statuses
     assert statuses[:40] == [400] * 40
+
+
+def test_a_device_over_its_limit_on_its_sockets_gets_429_over_http(client, device_and_token):
+    device, token = device_and_token
+    # What a web process does with the frames its sockets counted for the device.
+    elsewhere = SharedLimits(django_settings.REDIS_URL)
+    for _ in range(3 * RATE_BURST):
+        elsewhere.count(device.token_hash)
+
+    async def settle():
+        await elsewhere.settle([])
+        await elsewhere.aclose()
+
+    asyncio.run(settle())
+
+    response = post(client, token, batch(1))
+
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "rate_limited"
+    device.refresh_from_db()
+    assert device.last_seq is None
+
+
+def test_with_redis_unreachable_ticks_are_stored_and_a_flood_is_still_a_429(
+    client, device_and_token, settings, monkeypatch
+):
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    monkeypatch.setattr(limits, "_http_breaker", limits._Breaker())
+    _, token = device_and_token
+
+    assert post(client, token, batch(1)).json() == {"ack": 1}
+    assert 429 in [post(client, token, "{}").status_code for _ in range(60)]
 
 
 def test_get_is_not_allowed(client):
@@ -170,6 +302,7 @@ def test_hostile_bodies_never_make_a_500_and_rejected_ones_store_nothing(
 def test_a_token_only_ever_moves_its_own_device(client, alice, register_device):
     mine, token = register_device(alice, name="mine")
     other, _ = register_device(alice, name="other")
+    registered_an_hour_ago(mine)
 
     assert post(client, token, batch(1, 2, 3)).status_code == 200
 

@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from devices import services
 from devices.ingest import store_ticks
@@ -20,6 +21,16 @@ def ticks(*rows):
 @pytest.fixture
 def device(alice, register_device):
     return register_device(alice)[0]
+
+
+@pytest.fixture
+def fresh_rules():
+    """The policy's evidence rules read afresh (policy.evidence caches them for a few seconds)."""
+    from policy import evidence
+
+    evidence.forget()
+    yield
+    evidence.forget()
 
 
 def test_it_stores_a_cut_and_acknowledges_the_highest_seq(device):
@@ -85,6 +96,26 @@ def test_a_revoked_device_stores_nothing_and_gets_no_ack(device):
     assert not Outage.objects.exists()
 
 
+def test_ticks_under_a_replaced_token_store_nothing_and_get_no_ack(alice, register_device):
+    device, token = register_device(alice)
+    authenticated = services.device_for_token(token).token_hash
+    services.device_regenerate_token(device=device)  # between authenticating and storing
+
+    acks = store_ticks(
+        {device.pk: ticks((1, 0, "off"))}, received_at=T0, token_hashes={device.pk: authenticated}
+    )
+
+    assert acks == {}
+    device.refresh_from_db()
+    assert device.last_seq is None and device.last_seen_at is None
+    assert not Outage.objects.exists()
+    assert store_ticks(
+        {device.pk: ticks((1, 0, "off"))},
+        received_at=T0,
+        token_hashes={device.pk: device.token_hash},
+    ) == {device.pk: 1}
+
+
 def test_a_silent_outage_is_lost_contact_until_ticks_return(device):
     store_ticks({device.pk: ticks((1, 0, "off"), (2, 1, "off"))}, received_at=T0)
 
@@ -134,3 +165,62 @@ def test_heartbeats_make_power_on_spans_that_an_off_tick_or_silence_ends(device)
     # A replayed heartbeat says nothing new.
     store_ticks({device.pk: ticks((3, 120, "on"))}, received_at=at(401))
     assert spans() == [(at(0), at(120)), (at(150), at(150)), (at(400), at(400))]
+
+
+@pytest.mark.django_db
+def test_two_on_ticks_far_apart_are_not_one_span_of_power(alice, register_device):
+    """A device that said "on", then nothing for 10 minutes, then "on": power is known at
+    those two moments, not in between (nothing contradicts a neighbour's cut then)."""
+    device, _ = register_device(alice)
+    t0 = timezone.now() - timedelta(minutes=20)
+    ticks = [Tick(seq=1, ts=t0, power="on"), Tick(seq=2, ts=t0 + timedelta(minutes=10), power="on")]
+
+    store_ticks({device.pk: ticks}, received_at=t0 + timedelta(minutes=10))
+
+    spans = list(PowerOnSpan.objects.values_list("started_at", "ended_at"))
+    assert spans == [(t0, t0), (t0 + timedelta(minutes=10), t0 + timedelta(minutes=10))]
+
+
+def test_backfilled_ticks_are_judged_by_the_max_gap_in_force_when_they_were_taken(
+    device, time_machine, fresh_rules
+):
+    """A version with a longer max_gap applies from its start: ticks a device kept from three
+    days ago, 550 s apart, stay gaps under the 120 s of their time."""
+    from policy.models import Policy
+
+    now = T0 + timedelta(days=3)
+    time_machine.move_to(now, tick=False)
+    Policy.objects.create(
+        name="Generous", effective_from=now, max_gap_seconds=600, silence_timeout_seconds=600
+    )
+    kept = [
+        Tick(seq=n, ts=now - timedelta(hours=70) + timedelta(seconds=550 * n), power="off")
+        for n in range(1, 6)
+    ]
+
+    store_ticks({device.pk: kept}, received_at=now)
+
+    outage = Outage.objects.get()
+    assert outage.witnessed_seconds == 0 and outage.gaps == 4
+    later = [Tick(seq=6, ts=now + timedelta(seconds=1), power="off")]
+    later.append(Tick(seq=7, ts=now + timedelta(seconds=501), power="off"))
+    time_machine.move_to(now + timedelta(seconds=600), tick=False)
+    store_ticks({device.pk: later}, received_at=now + timedelta(seconds=600))
+    outage.refresh_from_db()
+    assert outage.witnessed_seconds == 500 and outage.gaps == 5  # the new rule, from its start
+
+
+def test_a_stored_max_gap_past_the_bound_counts_as_the_bound(device, time_machine, fresh_rules):
+    """However a version got a longer max_gap into the database (the admin and the model refuse
+    it), a silence longer than 600 s or than the silence timeout is a gap."""
+    from policy.models import Policy
+
+    time_machine.move_to(T0, tick=False)
+    Policy.objects.create(
+        name="Stored as is", effective_from=T0, max_gap_seconds=86400, silence_timeout_seconds=300
+    )
+
+    store_ticks({device.pk: ticks((1, 0, "off"), (2, 301, "off"), (3, 302, "off"))}, received_at=T0)
+
+    outage = Outage.objects.get()
+    assert outage.witnessed_seconds == 1 and outage.gaps == 1

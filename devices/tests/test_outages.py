@@ -9,6 +9,7 @@ from devices.outages import (
     ENDED,
     ONGOING,
     DeviceState,
+    MaxGaps,
     apply_ticks,
     reference_witnessed,
     seconds,
@@ -57,6 +58,28 @@ def test_a_silence_longer_than_max_gap_is_a_gap_and_is_not_paid():
     assert outage.closed_intervals == [(at(0), at(1))]
     assert outage.open_interval_start == at(200) and outage.last_tick_at == at(201)
     assert outage.status == ONGOING
+
+
+def test_each_silence_is_judged_by_the_max_gap_in_force_when_it_began():
+    """120 s until second 1,000, 600 s from then: a silence counts by the rule of its first tick,
+    whatever the rule when the ticks arrive."""
+    rules = MaxGaps(((at(-86400), timedelta(seconds=120)), (at(1000), timedelta(seconds=600))))
+    stream = ticks(
+        (1, 0, "off"),
+        (2, 500, "off"),  # 500 s from second 0: a gap under 120 s
+        (3, 990, "off"),  # 490 s from second 500: a gap
+        (4, 1010, "off"),  # 20 s: witnessed
+        (5, 1420, "off"),  # 410 s from second 1,010: witnessed under 600 s
+        (6, 1421, "on"),
+    )
+
+    (outage,) = apply_ticks(DeviceState(), stream, rules)
+
+    assert outage.witnessed_seconds == Decimal("431.000000") and outage.gaps == 2
+    assert outage.closed_intervals == [(at(990), at(1421))]
+    assert reference_witnessed(stream, rules) == (Decimal("431.000000"), 1)
+    assert rules(at(-(10**6))) == rules(at(999)) == timedelta(seconds=120)  # before the first too
+    assert rules(at(1000)) == timedelta(seconds=600)
 
 
 def test_duplicates_and_replays_count_once():

@@ -104,6 +104,20 @@ def test_it_refuses_ticks_older_than_72_hours():
     assert parse_frame(json.dumps(tick(ts=(NOW - timedelta(hours=71)).isoformat())), NOW).ticks
 
 
+def test_it_refuses_ticks_from_before_the_device_was_registered():
+    registered = NOW - timedelta(hours=1)
+    before = (registered - timedelta(seconds=1)).isoformat()
+    batch = {"type": "batch", "ticks": [tick(seq=1, ts=before), tick(seq=2)]}
+
+    parsed = parse_frame(json.dumps(batch), NOW, not_before=registered)
+
+    assert parsed.ticks == ()
+    assert [(e.code, e.seq) for e in parsed.errors] == [("too_old", 1)]
+    assert parse_frame(
+        json.dumps(tick(ts=registered.isoformat())), NOW, not_before=registered
+    ).ticks
+
+
 def test_a_batch_with_one_bad_time_stores_none_of_it_and_names_each_bad_tick():
     old = (NOW - timedelta(hours=80)).isoformat()
     batch = {"type": "batch", "ticks": [tick(seq=1, ts=old), tick(seq=2), tick(seq=3, ts=old)]}
@@ -127,6 +141,15 @@ def test_a_batch_with_one_bad_time_stores_none_of_it_and_names_each_bad_tick():
 )
 def test_it_reads_rfc_3339_times(text, expected):
     assert parse_ts(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-11-27T09:00:01Z\n", "2026-11-27T09:00:01.250+05:30\n", "2026-11-27T09:00:01Z\r\n"],
+)
+def test_a_time_with_a_line_end_after_it_is_a_bad_message(text):
+    assert parse_ts(text) is None
+    assert codes(parse_frame(json.dumps(tick(ts=text)), NOW)) == ["bad_message"]
 
 
 def test_it_measures_frames_in_utf8_bytes():

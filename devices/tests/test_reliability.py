@@ -6,7 +6,7 @@ from decimal import Decimal
 from devices.reliability import (
     CONTRADICTED,
     CORROBORATED,
-    SINGLE_DEVICE,
+    SINGLE_HOUSEHOLD,
     UNCORROBORATED,
     OnReport,
     Span,
@@ -87,12 +87,12 @@ def test_corroboration_in_area_a():
 
     def verdict(name, k=2):
         outage = A_OFF[name]
-        return corroboration(outage, everyone, ON_REPORTS, devices_in_area=4, k=k)
+        return corroboration(outage, everyone, ON_REPORTS, households_in_area=3, k=k)
 
-    # Devices 2 and 3 were off during device 1's hour: three devices off together.
+    # Devices 2 and 3 were off during device 1's hour: three devices, but two households
+    # (2 and 3 are both household 2's): two voices.
     assert verdict("d1 morning") == CORROBORATED
-    assert verdict("d1 morning", k=3) == CORROBORATED
-    assert verdict("d1 morning", k=4) == UNCORROBORATED
+    assert verdict("d1 morning", k=3) == UNCORROBORATED
     # Device 1 said its power was on at 12:01, inside device 4's blip.
     assert verdict("d4 blip") == CONTRADICTED
     # Device 4 said power on at 14:02, inside device 1's five minutes.
@@ -103,11 +103,39 @@ def test_a_device_cannot_contradict_itself_nor_another_area():
     outage = A_OFF["d4 blip"]
     own = [OnReport(4, "A", t(3, 12, 1)), OnReport(5, "B", t(3, 12, 1))]
 
-    assert corroboration(outage, [outage], own, devices_in_area=4) == UNCORROBORATED
+    assert corroboration(outage, [outage], own, households_in_area=3) == UNCORROBORATED
 
 
-def test_a_single_device_area_cannot_corroborate_and_says_so():
-    assert corroboration(B_OFF, [B_OFF], [], devices_in_area=1) == SINGLE_DEVICE
+def test_a_single_household_area_cannot_corroborate_and_says_so():
+    assert corroboration(B_OFF, [B_OFF], [], households_in_area=1) == SINGLE_HOUSEHOLD
+
+
+def test_a_households_own_devices_agreeing_are_one_voice():
+    # Household 2's devices 2 and 3 off together, nobody else: one household, not two.
+    d2, d3 = A_OFF["d2"], A_OFF["d3"]
+
+    assert corroboration(d2, [d2, d3], [], households_in_area=3) == UNCORROBORATED
+    assert corroboration(d3, [d2, d3], [], households_in_area=3) == UNCORROBORATED
+    # With household 1 off meanwhile (device 1's morning), two households: corroborated.
+    assert corroboration(d2, [d2, d3, A_OFF["d1 morning"]], [], households_in_area=3) == (
+        CORROBORATED
+    )
+
+
+def test_the_areas_only_household_cannot_corroborate_itself_with_two_devices():
+    d2, d3 = A_OFF["d2"], A_OFF["d3"]
+
+    assert corroboration(d2, [d2, d3], [], households_in_area=1) == SINGLE_HOUSEHOLD
+
+
+def test_a_households_own_other_device_saying_power_on_contradicts():
+    # Device 3 (household 2's other) said power on at 10:36, inside device 2's 10:30-10:40:
+    # evidence, not a vote; even when the household is the area's only one.
+    outage = A_OFF["d2"]
+    own_other = [OnReport(3, "A", t(3, 10, 36))]
+
+    assert corroboration(outage, [outage], own_other, households_in_area=3) == CONTRADICTED
+    assert corroboration(outage, [outage], own_other, households_in_area=1) == CONTRADICTED
 
 
 def test_power_back_a_little_earlier_next_door_is_no_contradiction():
@@ -115,5 +143,7 @@ def test_power_back_a_little_earlier_next_door_is_no_contradiction():
     restored_early = [OnReport(2, "A", t(3, 10, 59, 30))]  # 30 s before device 1's end
     restored_mid = [OnReport(2, "A", t(3, 10, 58))]  # 2 minutes before
 
-    assert corroboration(outage, [outage], restored_early, devices_in_area=4) == UNCORROBORATED
-    assert corroboration(outage, [outage], restored_mid, devices_in_area=4) == CONTRADICTED
+    early = corroboration(outage, [outage], restored_early, households_in_area=3)
+    mid = corroboration(outage, [outage], restored_mid, households_in_area=3)
+
+    assert (early, mid) == (UNCORROBORATED, CONTRADICTED)

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from accounts.roles import BOARD_STAFF_GROUP, sync_group_permissions
+from ._frozen import BOARD_STAFF_GROUP, sync_group_permissions
 
 # As it was when this migration was written: later migrations extend it.
 # Board staff announce planned cuts and exemptions.

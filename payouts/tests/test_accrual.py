@@ -1,4 +1,5 @@
 import threading
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -8,11 +9,12 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devices import services
 from devices.ingest import store_ticks
 from devices.protocol import Tick
-from payouts import accrual, apps
-from payouts.compensation import household_owed
+from payouts import accrual, apps, creation, quotes
 from payouts.models import AccrualState, HouseholdBalance, LedgerEntry
+from policy.compensation import household_owed, value_per_second
 
 T0 = datetime(2026, 11, 27, 3, 30, tzinfo=UTC)
 
@@ -220,3 +222,142 @@ def test_shards_split_households_and_together_post_everything(django_user_model,
         assert ledger_total(household) == closed_form(household, at(700))
     with pytest.raises(ValueError):
         accrual.accrue(now=at(701), shard=2, shards=2)
+
+
+@pytest.mark.django_db
+def test_an_outage_ending_in_the_allowed_future_is_posted_in_full(alice, device):
+    # Stored at at(0) with ticks up to 240 s ahead (within the 300 s clock skew).
+    ticks = [Tick(seq=1 + i, ts=at(i), power="off") for i in range(240)]
+    store_ticks({device.pk: [*ticks, Tick(seq=241, ts=at(240), power="on")]}, received_at=at(0))
+
+    for second in range(1, 400, 10):  # runs every 10 s; the outage is past LOOKBACK at 61
+        accrual.accrue(now=at(second))
+
+    assert ledger_total(alice) == closed_form(alice, at(400)) > 0
+
+
+@pytest.mark.django_db
+def test_a_new_tariff_applies_from_the_moment_it_is_set_never_to_time_witnessed(
+    alice, register_device, time_machine
+):
+    time_machine.move_to(at(-3600), tick=False)
+    device, _ = register_device(alice)
+    cut(device, 0, 3600, power_back=False)  # an hour at 300 kWh, Rs 6
+    accrual.accrue(now=at(3600))
+    posted_before = ledger_total(alice)
+    time_machine.move_to(at(3600), tick=False)
+    services.device_change_supply(device=device, monthly_units=Decimal(600), tariff=Decimal("6.00"))
+    cut(device, 3601, 1800, seq0=5000)  # half an hour more at twice the value, then power back
+    accrual.accrue(now=at(5500))
+
+    facts = accrual.facts_for(accrual.Q(device=device))
+    (outage,) = facts.values()
+    v = value_per_second(Decimal(300), Decimal("6.00"))
+    assert outage.value_per_second == v
+    assert outage.value_changes == ((at(3600), 2 * v),)
+    assert ledger_total(alice) > posted_before
+    # The first hour is exactly what it was; only time after the change pays at the new value.
+    assert accrual.outages_owed(facts.values(), accrual.current_policies(), at(3600)) == {
+        outage.id: posted_before
+    }
+    assert ledger_total(alice) == closed_form(alice, at(5500))
+
+
+@pytest.mark.django_db
+def test_an_ongoing_outage_is_posted_at_checkpoints_and_in_full_when_it_ends(alice, device):
+    seq = cut(device, 0, 100, power_back=False)  # a cut goes on: ticks every second
+    accrual.accrue(now=at(100))  # its first run: the cut started (an event)
+    first = ledger_total(alice)
+    due = AccrualState.objects.get().due_at
+    assert at(100) < due <= at(100) + accrual.CHECKPOINT
+    for second in range(101, 200, 3):
+        seq = cut(device, second - 3, 3, seq0=seq, power_back=False)
+        accrual.accrue(now=at(second))
+        if at(second) < due:  # not due before its checkpoint: nothing posted
+            assert ledger_total(alice) == first
+        elif at(second) < due + timedelta(seconds=3):  # the first run at or past it posts
+            assert ledger_total(alice) == closed_form(alice, at(second)) > first
+    seq = cut(device, 200, 5, seq0=seq)  # power back at 205, between two checkpoints
+    accrual.accrue(now=at(206))
+
+    assert first > 0
+    assert ledger_total(alice) == closed_form(alice, at(206))
+    # The first run, its checkpoint (one or two within the 100 s), the end.
+    assert LedgerEntry.objects.filter(household=alice).count() in (3, 4)
+
+
+@pytest.mark.django_db
+def test_a_cut_posts_at_most_one_entry_a_checkpoint(alice, device):
+    seq = 1
+    for second in range(0, 600, 5):  # ten minutes of ticks, a run every 5 s
+        seq = cut(device, second, 5, seq0=seq, power_back=False)
+        accrual.accrue(now=at(second + 5))
+
+    entries = LedgerEntry.objects.filter(household=alice).count()
+    assert entries <= 600 // accrual.CHECKPOINT.seconds + 1
+    # The balance is exact between checkpoints all the same (posted + owed beyond it).
+    assert Decimal(quotes.quote(alice.pk, at(600))["balance"]) == closed_form(alice, at(600))
+
+
+@pytest.mark.django_db
+def test_a_payout_never_pays_less_than_owed_at_its_moment(alice, device):
+    alice.payout_method, alice.payout_upi_id = "upi", "alice@okbank"
+    alice.save()
+    cut(device, 0, 3600, power_back=False)
+    accrual.accrue(now=at(3000))  # the last checkpoint was 10 minutes ago
+
+    (payout,) = creation.create_payouts(now=at(3600))
+
+    owed = closed_form(alice, at(3600))
+    assert payout.amount == owed.quantize(Decimal("0.01"), rounding="ROUND_DOWN")
+    assert ledger_total(alice) == owed - payout.amount  # the sub-paise stays
+
+
+def test_an_interval_closed_between_reading_the_outage_and_its_intervals_counts_once():
+    """On PostgreSQL each statement has its own snapshot: a flush may close the growing
+    interval after the outage row was read (open from 0, last tick at 600) and before its
+    intervals are (closed from 0 to 610, power back)."""
+    assert accrual.witnessed([(at(0), at(610))], at(0), at(600)) == [(at(0), at(610))]
+    # Read consistently: the closed ones, and the one growing.
+    assert accrual.witnessed([(at(0), at(60))], at(200), at(300)) == [
+        (at(0), at(60)),
+        (at(200), at(300)),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_cut_that_just_started_gets_its_checkpoint_not_a_row_of_pennies(alice, device):
+    seq = cut(device, 0, 2, power_back=False)  # two seconds old when the run sees it
+    accrual.accrue(now=at(2))
+    state = AccrualState.objects.get()
+    assert ledger_total(alice) == 0
+    # Due at its own second, but not before it is JUST_STARTED old: no row of pennies.
+    assert state.due_at == accrual.next_checkpoint(state.outage_id, at(2) + accrual.JUST_STARTED)
+    assert state.due_at > at(2) + accrual.JUST_STARTED
+
+    cut(device, 2, 60, seq0=seq, power_back=False)
+    accrual.accrue(now=at(62))  # its checkpoint: posted, in one row
+
+    assert LedgerEntry.objects.filter(household=alice).count() == 1
+    assert ledger_total(alice) == closed_form(alice, at(62))
+
+
+@pytest.mark.parametrize("moment", [at(0), at(59), at(60), at(3600) + timedelta(microseconds=5)])
+def test_each_outage_is_due_at_its_own_second_of_every_checkpoint(moment):
+    every = int(accrual.CHECKPOINT.total_seconds())
+    ids = range(1, every * 100 + 1)
+    dues = {outage_id: accrual.next_checkpoint(outage_id, moment) for outage_id in ids}
+    assert all(moment < due <= moment + accrual.CHECKPOINT for due in dues.values())
+    # Outages that came due together are spread over the interval, and each second's
+    # share over the shards (two here), not given to one of them.
+    slot = {o: int((due - accrual.EPOCH).total_seconds()) % every for o, due in dues.items()}
+    per_second = Counter(slot.values())
+    assert (
+        len(per_second) == every
+        and 90 <= min(per_second.values()) <= max(per_second.values()) <= 110
+    )
+    per_shard = Counter((slot[o], o % 2) for o in ids)
+    assert len(per_shard) == 2 * every and min(per_shard.values()) >= 35
+    # An outage's own second: the same whenever it was last posted.
+    due = accrual.next_checkpoint(7, moment)
+    assert accrual.next_checkpoint(7, due) == due + accrual.CHECKPOINT

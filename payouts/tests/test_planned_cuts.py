@@ -12,8 +12,9 @@ from accounts.summary import household_summary
 from devices.ingest import store_ticks
 from devices.models import Area, CutKind, PlannedCut
 from devices.protocol import Tick
-from payouts import accrual, payments
-from payouts.compensation import (
+from payouts import accrual, creation
+from payouts.models import LedgerEntry
+from policy.compensation import (
     PLACES,
     PRECISION,
     OutageFacts,
@@ -22,7 +23,7 @@ from payouts.compensation import (
     outage_owed,
     unpaid_windows,
 )
-from payouts.models import LedgerEntry, Policy
+from policy.models import Policy
 
 T = datetime(2026, 11, 27, 4, 30, tzinfo=UTC)  # 10:00 India time
 HOUR = timedelta(hours=1)
@@ -166,7 +167,7 @@ def test_the_ledger_and_the_evidence_follow_the_announced_cut(
     assert posted(bob) == both_hours
 
     made = {
-        p.household.username: p for p in payments.create_payouts(now=at, at_least=Decimal("0.01"))
+        p.household.username: p for p in creation.create_payouts(now=at, at_least=Decimal("0.01"))
     }
     client.force_login(board_staff)
     page = client.get(f"/admin/payouts/payout/{made['alice'].pk}/change/")

@@ -12,9 +12,9 @@ from django.utils import timezone
 from celc.asgi import application
 from devices.ingest import store_ticks
 from devices.protocol import Tick
-from payouts import rules
-from payouts.models import Policy
 from payouts.tasks import accrue_and_broadcast
+from policy import evidence
+from policy.models import Policy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,6 +32,7 @@ async def watch(user):
         "/ws/balance/",
         headers=[
             (b"origin", b"http://localhost"),
+            (b"host", b"localhost"),
             (b"cookie", (await login_cookie(user)).encode()),
         ],
     )
@@ -57,16 +58,17 @@ async def test_a_run_tells_the_household_in_a_cut_and_nobody_else(alice, bob, re
     summary = await database_sync_to_async(accrue_and_broadcast)()
 
     update = await alice_ws.receive_json_from(timeout=10)
-    assert summary["posted"] == 1 and summary["broadcasts"] == 1
+    assert summary["posted"] == 1 and summary["quotes"] == 1
+    assert update["type"] == "quote"
     assert float(update["balance"]) > 0
     assert float(update["rate_per_second"]) > 0
     (shown,) = update["devices"]
     assert shown["state"] == "off" and shown["outage"]["status"] == "ongoing"
     assert shown["outage"]["owed"] == update["balance"]
     assert await bob_ws.receive_nothing(timeout=1)
-    # Nothing changed since: the next run sends nothing.
+    # Nothing changed since: the next run posts and sends nothing (its quote holds).
     again = await database_sync_to_async(accrue_and_broadcast)()
-    assert again == {"outages": 1, "posted": 0, "broadcasts": 0}
+    assert (again["posted"], again["quotes"]) == (0, 0)
     await alice_ws.disconnect()
     await bob_ws.disconnect()
 
@@ -75,7 +77,7 @@ def test_ingestion_follows_the_max_gap_of_the_policy_in_force(alice, register_de
     Policy.objects.create(
         name="Strict", effective_from=timezone.now() - timedelta(seconds=1), max_gap_seconds=5
     )
-    rules.forget()
+    evidence.forget()
     device, _ = register_device(alice)
     now = timezone.now()
     try:
@@ -89,7 +91,7 @@ def test_ingestion_follows_the_max_gap_of_the_policy_in_force(alice, register_de
             received_at=now,
         )
     finally:
-        rules.forget()
+        evidence.forget()
 
     outage = device.outages.get()
     assert outage.gaps == 1 and outage.witnessed_seconds == 0

@@ -1,10 +1,22 @@
-// The dashboard's live part: /ws/balance/ with reconnection and backoff, a visible
-// live / reconnecting / offline state, and the balance ticking up between broadcasts.
+// The dashboard's live part. The page ticks from a quote, not from a stream: the server
+// sends the household's exact state at a moment T (payouts/quotes.py: the ledger, what it
+// holds of each outage, the outages' facts, the policy versions) and the page works the
+// balance out on every animation frame with the same closed form (static/js/compensation.js,
+// a port of policy/compensation.py, exact to the last of 6 places). Events from the web
+// process that stores the ticks keep the outages' facts current between quotes: a cut
+// started, the power back, a gap, a device silent (paused) or heard again.
 //
-// Amounts are kept as whole micro-rupees (the ledger's 6 places) in plain numbers:
-// exact up to 9 billion rupees, so the server's figures are shown as they are.
+// The count never runs ahead of the evidence by more than a few seconds: it runs two seconds
+// behind the clock, an ongoing outage is counted on only until the quote's cover, and a
+// silent device's outage only to its last tick. While a cut is under way the figure shown
+// never moves backwards but for a payout or an adjustment; once no cut is (the power back
+// everywhere) it is exactly what the facts say is owed, so that a power back heard later
+// than the count ran (a loaded server) corrects what was counted past it. When the page is
+// not live, everything live stops together and says since when.
 (function () {
   "use strict";
+  var C = window.celcCompensation;
+  var money = window.celcMoney;
   var status = document.getElementById("live-status");
   var balanceEl = document.getElementById("balance");
   var card = document.querySelector(".balance-card");
@@ -12,126 +24,422 @@
   var announceEl = document.getElementById("balance-announce");
   var todayEl = document.getElementById("today");
   var monthEl = document.getElementById("month");
+  var frozenNote = document.getElementById("frozen-note");
+  var quoteEl = document.getElementById("quote");
   var LABELS = {
     on: "Power on", off: "Power cut", offline: "Offline", lost: "Lost contact",
-    unknown: "Not heard from yet", revoked: "Revoked"
+    unknown: "Not heard from yet", revoked: "Revoked", silent: "Power cut: device silent"
   };
-  var MAX_EXTRAPOLATION = 3; // seconds: without news, stop guessing
   var ANNOUNCE_EVERY = 30000; // ms: screen readers hear the balance now and then, not every tick
+  var GROWING_EVERY = 1000; // ms: how often to ask whether the caps still let it grow
+  var ASK_FOR_A_QUOTE_AFTER = 2000; // ms: a cut heard of, no quote yet: the page asks
+  // The count runs this far behind the clock: news of the power back reaches the page
+  // within it, as a rule, so the figure does not have to go back to meet it (when it comes
+  // later, the figure at rest is corrected). Two seconds: a loaded server or network can take
+  // more than one to deliver it. A device falling silent is told later (devices.live:
+  // PAUSE_AFTER): the figure holds while the count waits, and goes on when it ticks again.
+  var LAG = 2000; // ms
+  var MICRO = BigInt(1000);
+
+  // The model: the last quote, kept current by events. Instants as BigInt microseconds.
+  var model = null;
+  var skew = 0; // server clock minus this clock, ms
+  var shown = null; // micro-rupees on display: never backwards but for a payout/adjustment
+  var earnedAtStart = null; // the outages' owed total when the page's today/month were rendered
+  var todayBase = todayEl ? money.micros(todayEl.dataset.amount) : 0;
+  var monthBase = monthEl ? money.micros(monthEl.dataset.amount) : 0;
+  var growing = { checked: 0, value: true };
+  var lastAnnounced = 0;
+  var wasCut = false;
+  var frozenSince = null;
+  var waiting = false;
+
+  function serverNow() {
+    return BigInt(Math.round(Date.now() + skew - LAG)) * MICRO;
+  }
 
   function micros(text) {
-    // "12.345678" -> 12345678, without floating-point rounding.
-    var negative = text.charAt(0) === "-";
-    var parts = text.replace("-", "").split(".");
-    var fraction = ((parts[1] || "") + "000000").slice(0, 6);
-    var value = parseInt(parts[0] || "0", 10) * 1000000 + parseInt(fraction, 10);
-    return negative ? -value : value;
+    return money.micros(text);
   }
 
-  function rupees(value, places) {
-    // Truncated, never rounded up: the page does not show what is not yet owed.
-    var negative = value < 0;
-    value = Math.floor(Math.abs(value));
-    var whole = Math.floor(value / 1000000);
-    var fraction = String(value % 1000000).padStart(6, "0").slice(0, places);
-    var text = whole.toLocaleString("en-IN") + (places ? "." + fraction : "");
-    return negative ? "-" + text : text;
+  // Decimal string with 6 places -> micro-rupees (a Number: exact up to 9 billion rupees).
+  function toMicros(decimal) {
+    return micros(decimal.toFixed ? decimal.toFixed(6) : String(decimal));
   }
 
-  // The ticker: the last figure from the server, its rate, and when it arrived.
-  var base = balanceEl ? micros(balanceEl.dataset.balance) : 0;
-  var rate = balanceEl ? micros(balanceEl.dataset.rate) : 0; // micro-rupees a second
-  var baseTime = performance.now();
-  var shown = base;
-  var renderedBalance = base;
-  var todayBase = todayEl ? micros(todayEl.dataset.amount) : 0;
-  var monthBase = monthEl ? micros(monthEl.dataset.amount) : 0;
-  var skew = 0; // server clock minus this clock, ms
-  var lastAnnounced = 0;
-  var wasCut = rate > 0;
+  function fromQuote(quote) {
+    var m = quote.money;
+    var outages = {};
+    m.outages.forEach(function (o) {
+      var facts = C.OutageFacts(o);
+      outages[o.id] = {
+        facts: facts,
+        status: o.status,
+        lastTick: o.last_tick_at ? C.instant(o.last_tick_at) : null,
+        openStart: o.open_interval_start ? C.instant(o.open_interval_start) : null,
+        posted: new C.Decimal(o.posted),
+        paused: false,
+        quoted: true
+      };
+    });
+    return {
+      at: C.instant(quote.at),
+      ledger: new C.Decimal(m.ledger),
+      policies: C.Policies(m.policies.map(C.Terms)),
+      outages: outages,
+      cover: C.instant(m.cover_until)
+    };
+  }
 
-  function tick(now) {
-    if (balanceEl) {
-      var elapsed = Math.min((now - baseTime) / 1000, MAX_EXTRAPOLATION);
-      var target = base + Math.floor(rate * elapsed);
-      if (target > shown) shown = target; // a correction never moves it backwards
-      var cut = rate > 0;
-      balanceEl.textContent = rupees(shown, cut ? 4 : 2);
-      var earned = Math.max(0, shown - renderedBalance);
-      if (todayEl) todayEl.textContent = rupees(todayBase + earned, 2);
-      if (monthEl) monthEl.textContent = rupees(monthBase + earned, 2);
-      if (cut !== wasCut) {
-        wasCut = cut;
-        announce(true);
-      } else if (cut && Date.now() - lastAnnounced > ANNOUNCE_EVERY) {
-        announce(false);
+  // An ongoing outage's facts as witnessed up to `until` if its device ticked on from its
+  // last tick: the interval growing from the last tick runs on (payouts.quotes.extended).
+  function extended(o, until) {
+    if (o.lastTick === null || !(until > o.lastTick)) return o.facts;
+    var intervals = o.facts.intervals.slice();
+    var last = intervals[intervals.length - 1];
+    if (last && last[1] === o.lastTick) intervals[intervals.length - 1] = [last[0], until];
+    else intervals.push([o.lastTick, until]);
+    return o.facts.withIntervals(intervals);
+  }
+
+  // The outages as they will be witnessed up to `t` if their devices keep ticking.
+  function factsAt(t) {
+    var list = [];
+    Object.keys(model.outages).forEach(function (id) {
+      var o = model.outages[id];
+      if (!o.quoted) return; // a cut heard of but not quoted yet: counted from its quote
+      var facts = o.facts;
+      if (o.status === "ongoing" && !o.paused) facts = extended(o, t < model.cover ? t : model.cover);
+      list.push(facts);
+    });
+    return list;
+  }
+
+  // The balance at t (micro-rupees) and each outage's owed (6-place strings).
+  function compute(t) {
+    var list = factsAt(t);
+    var owed = C.householdOwed(list, model.policies, t).byOutage;
+    var balance = model.ledger;
+    var earned = new C.Decimal(0);
+    list.forEach(function (facts) {
+      var o = model.outages[facts.id];
+      balance = balance.plus(new C.Decimal(owed[facts.id])).minus(o.posted);
+      earned = earned.plus(new C.Decimal(owed[facts.id]));
+    });
+    return { balance: toMicros(balance), earned: toMicros(earned), owed: owed, facts: list };
+  }
+
+  // Rupees a second now, over the ongoing outages the caps still let grow.
+  function rateAt(t, state) {
+    if (Date.now() - growing.checked > GROWING_EVERY) {
+      growing.value = C.stillGrowing(state.facts, model.policies, t, state.owed);
+      growing.checked = Date.now();
+    }
+    var total = 0;
+    var perOutage = {};
+    state.facts.forEach(function (facts) {
+      var o = model.outages[facts.id];
+      var r = 0;
+      if (growing.value && o.status === "ongoing" && !o.paused && !(t > model.cover)) {
+        var terms = model.policies.at(t);
+        var unpaid = C.unpaidWindows(facts, model.policies).some(function (w) {
+          return w[0] <= t && t < w[1];
+        });
+        if (!unpaid && new C.Decimal(state.owed[facts.id]).lt(terms.capPerOutage)) {
+          r = micros(C.rate(terms, facts.valueAt(t), facts.witnessedBefore(t)));
+        }
       }
+      perOutage[facts.id] = r;
+      total += r;
+    });
+    return { total: total, perOutage: perOutage };
+  }
+
+  function render(now) {
+    if (!model || !balanceEl) return;
+    var t = frozenSince ? BigInt(Math.round(frozenSince + skew - LAG)) * MICRO : serverNow();
+    var state = compute(t);
+    var rate = frozenSince ? { total: 0, perOutage: {} } : rateAt(t, state);
+    var cut = rate.total > 0;
+    if (shown === null || state.balance > shown || !anyOngoing()) shown = state.balance;
+    if (earnedAtStart === null) earnedAtStart = state.earned;
+    money.render(balanceEl.querySelector("data.money"), shown);
+    var earned = Math.max(0, state.earned - earnedAtStart);
+    if (todayEl) money.render(todayEl.querySelector("data.money"), todayBase + earned);
+    if (monthEl) money.render(monthEl.querySelector("data.money"), monthBase + earned);
+    if (card) card.dataset.cut = cut ? "1" : "0";
+    balanceEl.dataset.balance = money.parts(shown)[2];
+    balanceEl.dataset.at = C.isoformat(t); // the moment the figure is worked out for
+    showRate(rate.total, t);
+    devicesAt(state, rate);
+    if (!frozenSince && t > model.cover && anyOngoing()) {
+      if (!waiting) {
+        waiting = true;
+        show("stale", "Not live: waiting for the server");
+      }
+    }
+    if (cut !== wasCut) {
+      wasCut = cut;
+      announce(true, rate.total);
+    } else if (cut && Date.now() - lastAnnounced > ANNOUNCE_EVERY) {
+      announce(false, rate.total);
+    }
+  }
+
+  function anyOngoing() {
+    return Object.keys(model.outages).some(function (id) {
+      return model.outages[id].status === "ongoing";
+    });
+  }
+
+  function showRate(total, t) {
+    if (!rateEl || frozenSince) return;
+    var text = "No cut now: the balance rests.";
+    if (total > 0) {
+      text = "Power cut: rising Rs " + money.text(total * 3600) + " an hour";
+    } else if (anyOngoing()) {
+      var silent = Object.keys(model.outages).some(function (id) {
+        var o = model.outages[id];
+        return o.status === "ongoing" && (o.paused || !o.quoted);
+      });
+      var starting = Object.keys(model.outages).some(function (id) {
+        var o = model.outages[id];
+        return o.status === "ongoing" && o.facts && o.facts.startedAt > t;
+      });
+      if (silent) text = "Power cut: the count waits to hear from the device or the server";
+      else if (t > model.cover) text = "Power cut: the count waits for the server";
+      else if (starting) text = "Power cut: the count starts in a moment (it runs two seconds behind)";
+      else text = "Power cut: nothing more is owed now (a cap is reached, or this time is not paid)";
+    }
+    if (rateEl.textContent !== text) rateEl.textContent = text;
+  }
+
+  function devicesAt(state, rate) {
+    // The outages table's amount of each cut the page counts on goes on with it.
+    document.querySelectorAll("#outages tr[data-outage]").forEach(function (row) {
+      var id = row.dataset.outage;
+      if (!(id in state.owed)) return;
+      var amount = row.querySelector('td[data-label="Amount"] data.money');
+      if (amount) money.render(amount, micros(state.owed[id]));
+    });
+    document.querySelectorAll("tr[data-device]").forEach(function (row) {
+      var outageId = row.dataset.outage;
+      if (!outageId || !(outageId in state.owed)) return;
+      var owed = row.querySelector('[data-field="owed"] data.money');
+      if (owed) money.render(owed, micros(state.owed[outageId]));
+      var perSecond = rate.perOutage[outageId] || 0;
+      var cell = row.querySelector('[data-field="rate"]');
+      var text = perSecond > 0 ? "Rs " + money.text(perSecond * 3600) + "/h" : "–";
+      if (cell.textContent !== text) cell.textContent = text;
+    });
+  }
+
+  function tick() {
+    try {
+      render();
+    } catch (error) {
+      // A bad quote must not stop the page: the next one replaces it.
+      if (window.console) console.error(error);
     }
     window.requestAnimationFrame(tick);
   }
 
-  function announce(changed) {
-    if (!announceEl) return;
+  function announce(changed, perSecond) {
+    if (!announceEl || shown === null) return;
     lastAnnounced = Date.now();
-    var text = "Balance Rs " + rupees(shown, 2);
-    if (rate > 0) {
-      text += ", rising Rs " + rupees(rate * 3600, 2) + " an hour.";
+    var text = "Balance Rs " + money.text(shown);
+    if (perSecond > 0) {
+      text += ", rising Rs " + money.text(perSecond * 3600) + " an hour.";
     } else if (changed) {
       text += ". The power cut is over: the balance rests.";
     }
     announceEl.textContent = text;
   }
 
-  function applyUpdate(state) {
-    var now = performance.now();
-    if (state.at) skew = Date.parse(state.at) - Date.now();
-    if (state.balance !== undefined) {
-      var next = micros(state.balance);
-      var newRate = micros(state.rate_per_second || "0");
-      // A real decrease (a payout) is shown at once; a smaller figure than the
-      // extrapolated one only holds the ticker until the server catches up.
-      if (next < shown - Math.max(2 * Math.max(rate, newRate), 1)) {
-        shown = next;
-        renderedBalance = next;
-        todayBase = todayEl ? micros(todayEl.dataset.amount) : 0;
+  // A quote: the household's exact state at its moment. A lower balance than shown is a
+  // payout or an adjustment only when the ledger itself went down; otherwise the figure
+  // holds until the count catches up.
+  function applyQuote(quote) {
+    if (!quote.money) return;
+    var before = model;
+    var next = fromQuote(quote);
+    if (before && next.at < before.at) return; // overtaken by a newer quote
+    if (before) keepNewerEvidence(before, next);
+    skew = Date.parse(quote.at) - Date.now();
+    model = next;
+    if (before && model.ledger.lt(before.ledger) && shown !== null) {
+      var state = compute(serverNow());
+      shown = state.balance; // money left the balance: shown at once
+    }
+    (quote.devices || []).forEach(updateDevice);
+    if (waiting) {
+      // "Waiting for the server" (a cut heard of before its quote) is over: live again,
+      // not at the next heartbeat.
+      waiting = false;
+      if (socketOpen && !frozenSince) show("live", "Live");
+    }
+    thaw();
+  }
+
+  // A quote worked out just before a tick's commit can arrive after that tick's event (beat
+  // and the web process publish apart): where an event told of a later tick than the quote
+  // knew, its facts stand (the quote's ledger and what it held posted are still the newer).
+  // Otherwise an outage the power-back event ended would run on from the quote's last tick.
+  function keepNewerEvidence(before, next) {
+    Object.keys(before.outages).forEach(function (id) {
+      var old = before.outages[id];
+      var fresh = next.outages[id];
+      if (!fresh) {
+        // A cut the quote did not know (worked out before the cut was stored): kept, and
+        // still waiting for a quote that knows it.
+        if (!old.quoted) next.outages[id] = old;
+        return;
       }
-      base = next;
-      rate = newRate;
-      baseTime = now;
-      if (card) card.dataset.cut = rate > 0 ? "1" : "0";
-      if (rateEl) {
-        rateEl.textContent = rate > 0
-          ? "Power cut: rising Rs " + rupees(rate, 6) + " a second (Rs " + rupees(rate * 3600, 2) + " an hour)"
-          : "No cut now: the balance rests.";
+      if (old.lastTick === null) return;
+      if (!old.facts) {
+        // Heard of from events only (a cut started, then perhaps paused or ended). A quote
+        // that knows its last tick is complete, and a pause heard stands; one older than
+        // what the events told is not counted from: the page asks for a newer one.
+        if (fresh.lastTick !== null && fresh.lastTick === old.lastTick) {
+          if (old.paused) fresh.paused = true;
+        } else if (fresh.lastTick === null || fresh.lastTick < old.lastTick) {
+          next.outages[id] = old;
+          window.setTimeout(requote, ASK_FOR_A_QUOTE_AFTER);
+        }
+        return;
+      }
+      var same = old.lastTick === fresh.lastTick;
+      // With no tick since, what the events said of it stands: silent (paused), lost
+      // contact or ended. A quote does not know of a pause: it would count on to its cover.
+      if (same && old.paused) fresh.paused = true;
+      var newer = fresh.lastTick === null || old.lastTick > fresh.lastTick ||
+        (same && old.status !== "ongoing" && fresh.status === "ongoing");
+      if (!newer) return;
+      fresh.facts = old.facts;
+      fresh.status = old.status;
+      fresh.lastTick = old.lastTick;
+      fresh.openStart = old.openStart;
+      fresh.paused = old.paused;
+    });
+  }
+
+  // An event: one outage changed. Its facts are rebuilt from the change.
+  function applyEvent(event) {
+    if (!model) return;
+    var change = event.outage || {};
+    var o = model.outages[change.id];
+    var row = document.querySelector('tr[data-device="' + event.device + '"]');
+    // An event of a tick older than the page already knows of (a quote overtook it): stale.
+    var told = change.last_tick_at ? C.instant(change.last_tick_at) : null;
+    if (o && o.lastTick !== null && told !== null && told < o.lastTick) return;
+    if (event.event === "paused") {
+      if (o) {
+        // Counted on to its last tick (it ticked on from the last the page knew: a silence
+        // past max_gap would have come as a `gap`), then no further.
+        if (told !== null && o.facts && o.status === "ongoing" && !o.paused) {
+          o.facts = extended(o, told);
+          o.lastTick = told;
+        } else if (told !== null) {
+          o.lastTick = told;
+        }
+        o.paused = true;
+      }
+      setBadge(row, "silent");
+      return;
+    }
+    if (!o) {
+      // A cut the quote did not know: shown at once, counted from its quote (which
+      // carries what its money needs: the device's value, the area's announced windows).
+      // Beat's next run sends one; if none comes soon, the page asks.
+      o = model.outages[change.id] = {
+        facts: null, status: "ongoing", lastTick: null, openStart: null,
+        posted: new C.Decimal(0), paused: false, quoted: false
+      };
+      window.setTimeout(function () {
+        var still = model.outages[change.id];
+        if (still && !still.quoted) requote();
+      }, ASK_FOR_A_QUOTE_AFTER);
+    }
+    var closed = [];
+    if (o.facts) {
+      closed = o.facts.intervals.slice();
+      var last = closed[closed.length - 1];
+      if (o.openStart !== null && last && last[0] === o.openStart) closed.pop(); // the open one
+    }
+    (change.new_intervals || []).forEach(function (pair) {
+      var start = C.instant(pair[0]);
+      var known = closed.some(function (interval) { return interval[0] === start; });
+      if (!known) closed.push([start, C.instant(pair[1])]); // a quote may hold it already
+    });
+    o.status = change.status;
+    o.lastTick = change.last_tick_at ? C.instant(change.last_tick_at) : null;
+    o.openStart = change.open_interval_start ? C.instant(change.open_interval_start) : null;
+    o.paused = false;
+    if (o.openStart !== null && o.lastTick > o.openStart) closed.push([o.openStart, o.lastTick]);
+    if (o.facts) {
+      o.facts = o.facts.withIntervals(closed);
+      o.facts.ongoing = o.status === "ongoing";
+    }
+    if (row) {
+      row.dataset.outage = change.id;
+      var timer = row.querySelector('[data-field="timer"]');
+      if (o.status === "ongoing") {
+        timer.dataset.started = change.started_at;
+        timer.dataset.status = "ongoing";
+      } else {
+        delete timer.dataset.started;
+        delete timer.dataset.status;
+        timer.textContent = "–";
       }
     }
-    (state.devices || []).forEach(updateDevice);
+    setBadge(row, o.status === "ongoing" ? "off" : "on");
+  }
+
+  function setBadge(row, state) {
+    if (!row) return;
+    var badge = row.querySelector('[data-field="state"]');
+    badge.className = "badge power-" + (state === "silent" ? "lost" : state);
+    badge.dataset.state = state;
+    badge.textContent = LABELS[state] || state;
   }
 
   function updateDevice(device) {
     var row = document.querySelector('tr[data-device="' + device.id + '"]');
     if (!row) return;
-    var badge = row.querySelector('[data-field="state"]');
-    badge.className = "badge power-" + device.state;
-    badge.dataset.state = device.state;
-    badge.textContent = LABELS[device.state] || device.state;
+    setBadge(row, device.state);
     var outage = device.outage;
     var timer = row.querySelector('[data-field="timer"]');
     if (outage) {
+      row.dataset.outage = outage.id;
       timer.dataset.started = outage.started_at;
       timer.dataset.status = outage.status;
     } else {
+      delete row.dataset.outage;
       delete timer.dataset.started;
       delete timer.dataset.status;
       timer.textContent = "–";
     }
     var perSecond = outage ? micros(outage.rate_per_second) : 0;
     row.querySelector('[data-field="rate"]').textContent =
-      perSecond > 0 ? "Rs " + rupees(perSecond * 3600, 2) + "/h" : "–";
+      perSecond > 0 ? "Rs " + money.text(perSecond * 3600) + "/h" : "–";
     row.querySelector('[data-field="escalation"]').textContent =
       outage && outage.escalation ? "×" + outage.escalation : "–";
-    row.querySelector('[data-field="owed"]').textContent =
-      outage ? "Rs " + rupees(micros(outage.owed), 4) : "–";
+    var owed = row.querySelector('[data-field="owed"]');
+    if (outage) {
+      var p = money.parts(micros(outage.owed));
+      owed.innerHTML = "";
+      var data = document.createElement("data");
+      data.className = "money";
+      data.value = p[2];
+      data.title = "Rs " + p[2];
+      var sub = document.createElement("span");
+      sub.className = "subpaise";
+      sub.textContent = p[1];
+      data.append(p[0], sub);
+      owed.append("Rs ", data);
+    } else {
+      owed.textContent = "–";
+    }
     var seen = row.querySelector('[data-field="seen"]');
     if (device.last_seen_at) {
       var when = new Date(device.last_seen_at);
@@ -146,6 +454,34 @@
     }
   }
 
+  function clock(ms) {
+    return new Date(ms).toLocaleTimeString("en-IN", {
+      timeZone: "Asia/Kolkata", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false
+    });
+  }
+
+  // Not live: the balance, the rate and the cut timers stop together, and the page
+  // says since when; the next state from the server starts them again.
+  function freeze() {
+    if (frozenSince) return;
+    frozenSince = Date.now();
+    if (card) card.dataset.frozen = "1";
+    if (rateEl && wasCut) rateEl.textContent = "Power cut: the balance is as of " + clock(frozenSince + skew);
+    if (frozenNote) {
+      frozenNote.textContent = "Not live since " + clock(frozenSince + skew) +
+        ": the figures stopped then and catch up when the connection is back.";
+      frozenNote.hidden = false;
+    }
+  }
+
+  function thaw() {
+    if (!frozenSince) return;
+    frozenSince = null;
+    if (socketOpen) show("live", "Live");
+    if (card) card.dataset.frozen = "0";
+    if (frozenNote) frozenNote.hidden = true;
+  }
+
   function duration(seconds) {
     seconds = Math.max(0, Math.floor(seconds));
     var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
@@ -156,6 +492,7 @@
   }
 
   function updateTimers() {
+    if (frozenSince) return; // not live: the timers stop with the balance
     document.querySelectorAll('td[data-field="timer"][data-started]').forEach(function (cell) {
       if (cell.dataset.status !== "ongoing") return;
       cell.textContent = duration((Date.now() + skew - Date.parse(cell.dataset.started)) / 1000);
@@ -168,12 +505,19 @@
     status.querySelector(".label").textContent = text;
   }
 
+  function requote() {
+    fetch("/api/me/quote", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (quote) { if (quote) applyQuote(quote); })
+      .catch(function () { /* the next quote brings it */ });
+  }
+
   function resync() {
-    // After (re)connecting: the state now, in case a broadcast was missed meanwhile.
+    // After (re)connecting: the state now, in case something was missed meanwhile.
     fetch("/api/me/summary", { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (state) { if (state) applyUpdate(state); })
-      .catch(function () { /* the next broadcast brings it */ });
+      .then(function (state) { if (state) applyQuote(state); })
+      .catch(function () { /* the next quote brings it */ });
   }
 
   var attempt = 0;
@@ -186,12 +530,14 @@
 
   function heard() {
     lastHeard = performance.now();
-    if (socketOpen) show("live", "Live");
+    if (socketOpen && !frozenSince && !waiting) show("live", "Live");
+    if (frozenSince && socketOpen) resync(); // live again: catch up (thaw), then go on
   }
 
   window.setInterval(function () {
     if (socketOpen && performance.now() - lastHeard > heartbeat * 2500) {
       show("stale", "Not live: no news from the server");
+      freeze();
     }
   }, 1000);
 
@@ -203,18 +549,22 @@
       socketOpen = true;
       lastHeard = performance.now();
       show("live", "Live");
+      // What changed between the page's render (or the last connection) and now.
       if (connectedBefore) resync();
+      else requote();
       connectedBefore = true;
     };
     socket.onmessage = function (event) {
-      var state = JSON.parse(event.data);
+      var message = JSON.parse(event.data);
       heard();
-      if (state.type === "alive") return;
-      applyUpdate(state);
-      document.dispatchEvent(new CustomEvent("celc:update", { detail: state }));
+      if (message.type === "alive") return;
+      if (message.type === "event") applyEvent(message);
+      else applyQuote(message);
+      document.dispatchEvent(new CustomEvent("celc:update", { detail: message }));
     };
     socket.onclose = function (event) {
       socketOpen = false;
+      freeze();
       if (event.code === 4401) {
         show("offline", "Signed out: reload to sign in");
         return;
@@ -231,6 +581,11 @@
     };
   }
 
+  if (quoteEl) {
+    var first = JSON.parse(quoteEl.textContent);
+    applyQuote(first);
+    shown = micros(first.balance);
+  }
   window.requestAnimationFrame(tick);
   window.setInterval(updateTimers, 1000);
   updateTimers();

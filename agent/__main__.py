@@ -1,0 +1,5 @@
+import sys
+
+from agent.reference import main
+
+sys.exit(main())
