@@ -116,6 +116,11 @@ def main() -> None:
                 "(SELECT id FROM devices_outage o WHERE o.device_id = devices_device.id)",
                 [connection.ops.adapt_datetimefield_value(now)],
             )
+    if connection.vendor == "postgresql":
+        # Statistics for the planner, as autoanalyze gives a production database after a
+        # load like this one; this machine's PostgreSQL runs with autovacuum off.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     from payouts import accrual
     from payouts.models import AccrualState, LedgerEntry
 

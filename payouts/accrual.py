@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from common.db import array_literal
+from common.db import array_literal, text_array_literal
 from common.fields import exact_param
 from devices.models import (
     Outage,
@@ -53,8 +53,11 @@ from policy.models import Policy
 from policy.presets import PRESETS
 
 # Outages whose evidence changed (an event) are looked at again for this long after
-# the previous run began: a flush that committed late is not missed.
-LOOKBACK = timedelta(seconds=60)
+# the previous run began: a flush that committed late is not missed. A flush stamps its
+# events as it begins (devices.hub: one at a time per process), so it is late by its own
+# length, under a second and a few under overload. Each second of look-back costs every
+# run a scan of the outages that changed in it: after a mass cut, all of them.
+LOOKBACK = timedelta(seconds=10)
 # A cut this young when first seen gets its checkpoint, not yet a ledger row.
 JUST_STARTED = timedelta(seconds=10)
 # An open outage is posted at least this often (the ledger's rows per outage-hour).
@@ -355,8 +358,9 @@ def accrue(
         lap("posted")
         inserted = _insert_accruals(rows, now)
         lap("insert")
-        _apply_to_states_and_balances(rows, inserted)
-        _checkpoint(facts, statuses, to_post & set(owed), to_quote & set(owed), now, just_started)
+        checkpoints = _checkpoints(facts, statuses, to_post & set(owed), now, just_started)
+        _apply_to_states_and_balances(rows, inserted, checkpoints)
+        _quoted(to_quote & set(owed), now)
         lap("states")
         result.outages = len(owed)
         result.owed = owed
@@ -455,19 +459,18 @@ def next_checkpoint(outage_id: int, now: datetime) -> datetime:
     return EPOCH + timedelta(seconds=(seconds // every + 1) * every + slot)
 
 
-def _checkpoint(
+def _checkpoints(
     facts: dict,
     statuses: dict[int, str],
     posted: set[int],
-    quoted: set[int],
     now: datetime,
     just_started: set[int] = frozenset(),
-) -> None:
-    """Record each outage's checkpoint: when it was posted (and quoted), the evidence it was
-    posted from (its `updated_at` as read: a change committed after the read differs, and
-    is posted by the next run), and whether it is still open: not ended, or with witnessed
-    time still ahead of the clock."""
-    rows = [
+) -> list[AccrualState]:
+    """Each posted outage's checkpoint: when it is next due (and was quoted), the evidence
+    it was posted from (its `updated_at` as read: a change committed after the read
+    differs, and is posted by the next run), and whether it is still open: not ended, or
+    with witnessed time still ahead of the clock. What it holds is added apart."""
+    return [
         AccrualState(
             outage_id=o,
             household_id=facts[o].household_id,
@@ -481,12 +484,9 @@ def _checkpoint(
         )
         for o in sorted(posted)
     ]
-    AccrualState.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["outage"],
-        update_fields=["due_at", "quoted_at", "evidence_at", "open"],
-    )
+
+
+def _quoted(quoted: set[int], now: datetime) -> None:
     if quoted:
         AccrualState.objects.filter(outage_id__any=sorted(quoted)).update(quoted_at=now)
 
@@ -521,11 +521,6 @@ INSERT_ONE = (
 ADD_TO_STATE = (
     f"ON CONFLICT (outage_id) DO UPDATE SET posted = {STATES}.posted + excluded.posted, "
     f"entries = {STATES}.entries + 1"
-)
-ADD_TO_STATES_PG = (
-    f"INSERT INTO {STATES} (outage_id, household_id, posted, entries) "
-    "SELECT o, h, a, 1 FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) AS v(o, h, a) "
-    + ADD_TO_STATE
 )
 ADD_TO_STATE_ONE = (
     f"INSERT INTO {STATES} (outage_id, household_id, posted, entries) VALUES (%s, %s, %s, 1) "
@@ -565,27 +560,68 @@ def _insert_accruals(rows: list[tuple], now: datetime) -> list[tuple[int, Decima
         return inserted
 
 
-def _apply_to_states_and_balances(rows: list[tuple], inserted: list[tuple[int, Decimal]]) -> None:
-    """Add what was inserted to each outage's posted total and each household's balance."""
-    if not inserted:
-        return
+def _apply_to_states_and_balances(
+    rows: list[tuple], inserted: list[tuple[int, Decimal]], checkpoints: list[AccrualState]
+) -> None:
+    """Add what was inserted to each outage's posted total and each household's balance,
+    and record the outages' checkpoints: on PostgreSQL one statement per table."""
     households = {outage_id: household_id for household_id, _, outage_id, _ in rows}
+    amounts = dict(inserted)
     by_household: dict[int, Decimal] = defaultdict(Decimal)
     for outage_id, amount in inserted:
         by_household[households[outage_id]] += amount
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            outage_ids = [outage_id for outage_id, _ in inserted]
-            owners = [households[o] for o in outage_ids]
-            amounts = [a for _, a in inserted]
-            arrays = [array_literal(c) for c in (outage_ids, owners, amounts)]
-            cursor.execute(ADD_TO_STATES_PG, arrays)
-        else:
-            cursor.executemany(
-                ADD_TO_STATE_ONE,
-                [(o, households[o], exact_param(connection, a)) for o, a in inserted],
-            )
+    if connection.vendor == "postgresql":
+        _settle_states_pg(checkpoints, amounts)
+    else:
+        if inserted:
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    ADD_TO_STATE_ONE,
+                    [(o, households[o], exact_param(connection, a)) for o, a in inserted],
+                )
+        AccrualState.objects.bulk_create(
+            checkpoints,
+            update_conflicts=True,
+            unique_fields=["outage"],
+            update_fields=["due_at", "quoted_at", "evidence_at", "open"],
+        )
     add_to_balances(by_household)
+
+
+SETTLE_STATES_PG = (
+    f"INSERT INTO {STATES} "
+    "(outage_id, household_id, posted, entries, due_at, quoted_at, evidence_at, open) "
+    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[], %s::integer[], "
+    "%s::timestamptz[], %s::timestamptz[], %s::timestamptz[], %s::boolean[]) "
+    f"ON CONFLICT (outage_id) DO UPDATE SET posted = {STATES}.posted + excluded.posted, "
+    f"entries = {STATES}.entries + excluded.entries, due_at = excluded.due_at, "
+    "quoted_at = excluded.quoted_at, evidence_at = excluded.evidence_at, open = excluded.open"
+)
+
+
+def _settle_states_pg(checkpoints: list[AccrualState], amounts: dict[int, Decimal]) -> None:
+    """One upsert for every posted outage: its checkpoint, and what this run inserted for
+    it (nothing when another run's insert of the same step won)."""
+    missing = set(amounts) - {c.outage_id for c in checkpoints}
+    if missing:  # the totals would fall behind the ledger
+        raise RuntimeError(f"posted without a checkpoint: {sorted(missing)}")
+    if not checkpoints:
+        return
+    columns = [
+        [c.outage_id for c in checkpoints],
+        [c.household_id for c in checkpoints],
+        [amounts.get(c.outage_id, Decimal(0)) for c in checkpoints],
+        [1 if c.outage_id in amounts else 0 for c in checkpoints],
+        [c.due_at for c in checkpoints],
+        [c.quoted_at for c in checkpoints],
+        [c.evidence_at for c in checkpoints],
+        ["t" if c.open else "f" for c in checkpoints],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            SETTLE_STATES_PG,
+            [array_literal(c) for c in columns[:4]] + [text_array_literal(c) for c in columns[4:]],
+        )
 
 
 def add_to_balances(by_household: dict[int, Decimal]) -> None:

@@ -224,3 +224,39 @@ def test_a_stored_max_gap_past_the_bound_counts_as_the_bound(device, time_machin
 
     outage = Outage.objects.get()
     assert outage.witnessed_seconds == 1 and outage.gaps == 1
+
+
+def _updates(table: str) -> tuple[int, int]:
+    """This transaction's updates of `table` so far: all of them, and those made in place."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = %s",
+            [table],
+        )
+        row = cursor.fetchone()
+    return row or (0, 0)
+
+
+def test_ticking_on_updates_the_outage_and_the_device_in_place(device):
+    """A second of ticks must not add index entries on PostgreSQL (migration 0008): an
+    index on a column that every tick moves would bloat both tables a row a second."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("heap-only updates are PostgreSQL's")
+    store_ticks(
+        {device.pk: ticks((1, 0, "off"), (2, 1, "off"))}, received_at=T0 + timedelta(seconds=1)
+    )
+    before = {t: _updates(t) for t in ("devices_outage", "devices_device")}
+
+    for n in range(2, 6):  # four flushes of ticking on: no event
+        at = T0 + timedelta(seconds=n)
+        store_ticks({device.pk: [Tick(seq=n + 1, ts=at, power="off")]}, received_at=at)
+
+    for table, (updated, in_place) in before.items():
+        now_updated, now_in_place = _updates(table)
+        assert now_updated - updated == 4, table
+        assert now_in_place - in_place == 4, table
+    assert Outage.objects.get().last_tick_at == T0 + timedelta(seconds=5)

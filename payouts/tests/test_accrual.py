@@ -230,7 +230,7 @@ def test_an_outage_ending_in_the_allowed_future_is_posted_in_full(alice, device)
     ticks = [Tick(seq=1 + i, ts=at(i), power="off") for i in range(240)]
     store_ticks({device.pk: [*ticks, Tick(seq=241, ts=at(240), power="on")]}, received_at=at(0))
 
-    for second in range(1, 400, 10):  # runs every 10 s; the outage is past LOOKBACK at 61
+    for second in range(1, 400, 10):  # runs every 10 s; the outage is soon past LOOKBACK
         accrual.accrue(now=at(second))
 
     assert ledger_total(alice) == closed_form(alice, at(400)) > 0
