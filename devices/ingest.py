@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from time import monotonic
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -195,6 +196,7 @@ def store(
     ticking on (an event), or to the latest moment its ticks speak of when they
     run ahead of the server: what the accrual looks at before the checkpoint.
     """
+    began = monotonic()
     stored = Stored()
     if not batches:
         return stored
@@ -205,6 +207,7 @@ def store(
         new_outages: list[tuple[int, OutageRecord]] = []
         changed_outages: list[OutageRecord] = []
         on_runs: list[tuple[int, datetime, datetime, bool]] = []
+        evented: list[OutageRecord] = []
         for device_id, state in states:
             on_runs += power_on_runs(device_id, state, batches[device_id])
             before = _before(state.outage)
@@ -216,7 +219,7 @@ def store(
                 else:
                     new_outages.append((device_id, record))
                 if kinds:
-                    record.updated_at = max(received_at, record.last_tick_at)
+                    evented.append(record)
                     household = households[device_id]
                     stored.events += [
                         OutageEvent(
@@ -228,8 +231,14 @@ def store(
             if state.outage is not None and state.power == "off":
                 stored.cuts[device_id] = (households[device_id], state.outage)
 
+        # Events are stamped as they are written, not as the ticks came: the accrual looks
+        # back for commits later than their stamp (payouts.accrual.LOOKBACK), and these are
+        # late by the writes and the commit only, however long the flush waited before.
+        written = received_at + timedelta(seconds=monotonic() - began)
+        for record in evented:
+            record.updated_at = max(written, record.last_tick_at)
         created = Outage.objects.bulk_create(
-            [_outage_row(record, device_id, received_at) for device_id, record in new_outages]
+            [_outage_row(record, device_id, written) for device_id, record in new_outages]
         )
         for (_, record), row in zip(new_outages, created, strict=True):
             record.id = row.pk

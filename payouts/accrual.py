@@ -54,10 +54,13 @@ from policy.presets import PRESETS
 
 # Outages whose evidence changed (an event) are looked at again for this long after
 # the previous run began: a flush that committed late is not missed. A flush stamps its
-# events as it begins (devices.hub: one at a time per process), so it is late by its own
-# length, under a second and a few under overload. Each second of look-back costs every
-# run a scan of the outages that changed in it: after a mass cut, all of them.
-LOOKBACK = timedelta(seconds=10)
+# events as it writes them (devices.ingest), so it is late by its writes and its commit:
+# milliseconds, a second under overload. Each second of look-back costs every run a scan
+# of the outages that changed in it: after a mass cut, all of them.
+LOOKBACK = timedelta(seconds=3)
+# Runs further apart than this: beat stopped for a while, and ongoing outages that no
+# run has seen are looked for among all of them.
+BEAT_STOPPED = timedelta(seconds=30)
 # A cut this young when first seen gets its checkpoint, not yet a ledger row.
 JUST_STARTED = timedelta(seconds=10)
 # An open outage is posted at least this often (the ledger's rows per outage-hour).
@@ -424,7 +427,7 @@ def _due(
         .values_list("pk", flat=True)
     )
     to_post |= set(open_states.filter(due_at__lte=now).values_list("outage_id", flat=True))
-    if now - previous > LOOKBACK / 2:
+    if now - previous > BEAT_STOPPED:
         # Beat stopped for a while: events older than the look-back may have been missed.
         to_post |= set(
             Outage.objects.filter(

@@ -260,3 +260,16 @@ def test_ticking_on_updates_the_outage_and_the_device_in_place(device):
         assert now_updated - updated == 4, table
         assert now_in_place - in_place == 4, table
     assert Outage.objects.get().last_tick_at == T0 + timedelta(seconds=5)
+
+
+def test_events_are_stamped_as_they_are_written_not_as_the_ticks_came(device, monkeypatch):
+    """The accrual looks back a few seconds for commits later than their stamp
+    (payouts.accrual.LOOKBACK): a flush that spent 5 s before writing must not commit a
+    stamp 5 s old."""
+    from devices import ingest
+
+    clock = iter([100.0, 105.0])  # the flush begins; 5 s later it writes
+    monkeypatch.setattr(ingest, "monotonic", lambda: next(clock))
+    store_ticks({device.pk: ticks((1, 0, "off"), (2, 1, "off"))}, received_at=T0)
+
+    assert Outage.objects.get().updated_at == T0 + timedelta(seconds=5)
