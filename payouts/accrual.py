@@ -419,12 +419,20 @@ def _due(
     # Evidence changed since it was last posted (a late commit included: LOOKBACK).
     # In the database: after a mass cut every outage's update is within the look-back for
     # a minute, and only those not posted since are wanted.
+    # Two steps: the changed outages of every shard on the outages' and the states' own
+    # columns (the index on updated_at; no join to devices, whose household decides the
+    # shard, over every outage in the window), then this shard's among those few.
     seen = F("accrualstate__evidence_at")
-    to_post = set(
-        Outage.objects.filter(mine, updated_at__gte=since)
+    changed = list(
+        Outage.objects.filter(updated_at__gte=since)
         .alias(seen=seen)
         .filter(Q(seen__isnull=True) | Q(seen__lt=F("updated_at")) | Q(seen__gt=F("updated_at")))
         .values_list("pk", flat=True)
+    )
+    to_post = (
+        set(Outage.objects.filter(mine, pk__any=changed).values_list("pk", flat=True))
+        if changed
+        else set()
     )
     to_post |= set(open_states.filter(due_at__lte=now).values_list("outage_id", flat=True))
     if now - previous > BEAT_STOPPED:
