@@ -58,6 +58,10 @@ from policy.presets import PRESETS
 # milliseconds, a second under overload. Each second of look-back costs every run a scan
 # of the outages that changed in it: after a mass cut, all of them.
 LOOKBACK = timedelta(seconds=3)
+# Once every checkpoint interval a run looks back this far instead: what committed later
+# than that (a stalled flush, a web node's clock seconds off the worker's) is posted
+# within a minute rather than at the next payout run, at the cost of one scan a minute.
+SLOW_LOOKBACK = timedelta(minutes=5)
 # Runs further apart than this: beat stopped for a while, and ongoing outages that no
 # run has seen are looked for among all of them.
 BEAT_STOPPED = timedelta(seconds=30)
@@ -415,10 +419,11 @@ def _due(
             Outage.objects.filter(mine).exclude(pk__in=settled).values_list("pk", flat=True)
         )
         return to_post, set()
-    since = previous - LOOKBACK
-    # Evidence changed since it was last posted (a late commit included: LOOKBACK).
-    # In the database: after a mass cut every outage's update is within the look-back for
-    # a minute, and only those not posted since are wanted.
+    slow = (now - EPOCH) // CHECKPOINT != (previous - EPOCH) // CHECKPOINT
+    since = previous - (SLOW_LOOKBACK if slow else LOOKBACK)
+    # Evidence changed since it was last posted (a late commit included: LOOKBACK, and
+    # SLOW_LOOKBACK once a checkpoint interval). In the database: after a mass cut every
+    # outage's update is within the look-back, and only those not posted since are wanted.
     # Two steps: the changed outages of every shard on the outages' and the states' own
     # columns (the index on updated_at; no join to devices, whose household decides the
     # shard, over every outage in the window), then this shard's among those few.

@@ -7,6 +7,11 @@ VACUUM, when no indexed column changed and the page has room. The index on
 `last_tick_at` (an earlier way to find ticks ahead of the clock, now found
 by their `updated_at`) named a column every tick moves; free space left on
 each page gives the new versions room.
+
+On a database with data: the fillfactor applies to pages written from now
+on (a `VACUUM FULL` or `pg_repack` of the two tables gives the old ones
+room too), and dropping the index locks the outage table for its length:
+migrate while few devices report, or before the web processes start.
 """
 
 from django.db import migrations

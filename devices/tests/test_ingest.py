@@ -241,7 +241,8 @@ def _updates(table: str) -> tuple[int, int]:
 
 def test_ticking_on_updates_the_outage_and_the_device_in_place(device):
     """A second of ticks must not add index entries on PostgreSQL (migration 0008): an
-    index on a column that every tick moves would bloat both tables a row a second."""
+    index on a column that every tick moves would bloat both tables a row a second. (The
+    pages of a test database are never full: this cannot see the fillfactor's part.)"""
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -273,3 +274,16 @@ def test_events_are_stamped_as_they_are_written_not_as_the_ticks_came(device, mo
     store_ticks({device.pk: ticks((1, 0, "off"), (2, 1, "off"))}, received_at=T0)
 
     assert Outage.objects.get().updated_at == T0 + timedelta(seconds=5)
+
+
+def test_an_outage_that_ends_is_stamped_as_it_is_written(device, monkeypatch):
+    from devices import ingest
+
+    store_ticks({device.pk: ticks((1, 0, "off"), (2, 1, "off"))}, received_at=T0)
+    clock = iter([100.0, 105.0])
+    monkeypatch.setattr(ingest, "monotonic", lambda: next(clock))
+    store_ticks({device.pk: ticks((3, 2, "on"))}, received_at=T0 + timedelta(seconds=2))
+
+    outage = Outage.objects.get()
+    assert outage.status == OutageStatus.ENDED
+    assert outage.updated_at == T0 + timedelta(seconds=7)

@@ -202,8 +202,13 @@ def test_two_concurrent_runs_post_each_amount_once(alice, bob, register_device):
 
     assert errors == []
     for household in (alice, bob):
-        assert ledger_total(household) == closed_form(household, at(1801))
+        total = ledger_total(household)
+        assert total == closed_form(household, at(1801))
         assert LedgerEntry.objects.filter(household=household).count() == 1
+        # The losing run's insert was dropped: nothing of it reached the totals either.
+        state = AccrualState.objects.get(household=household)
+        assert (state.posted, state.entries) == (total, 1)
+        assert HouseholdBalance.objects.get(household=household).amount == total
 
 
 @pytest.mark.django_db
@@ -367,3 +372,37 @@ def test_each_outage_is_due_at_its_own_second_of_every_checkpoint(moment):
     # An outage's own second: the same whenever it was last posted.
     due = accrual.next_checkpoint(7, moment)
     assert accrual.next_checkpoint(7, due) == due + accrual.CHECKPOINT
+
+
+def _off(seq: int, second: int) -> Tick:
+    return Tick(seq=seq, ts=at(second), power="off")
+
+
+@pytest.mark.django_db
+def test_a_cut_whose_flush_committed_late_is_posted_within_a_checkpoint(alice, device):
+    """A flush stamped at(0) that commits after the run at(4) began (a stalled writer, a
+    web node's clock off the worker's): later than LOOKBACK, and no event follows."""
+    accrual.accrue(now=at(-10))
+    accrual.accrue(now=at(4))  # began before the flush below committed
+    store_ticks({device.pk: [_off(1, -2), _off(2, -1), _off(3, 0)]}, received_at=at(0))
+    for second in range(1, 5 + 2 * accrual.CHECKPOINT.seconds):  # ticking on: no event
+        store_ticks({device.pk: [_off(3 + second, second)]}, received_at=at(second))
+        if second >= 5:  # a run a second
+            accrual.accrue(now=at(second))
+            if AccrualState.objects.exists():
+                break
+
+    assert second - 4 <= accrual.CHECKPOINT.seconds
+    assert ledger_total(alice) == closed_form(alice, at(second)) > 0
+
+
+@pytest.mark.django_db
+def test_a_replayed_cut_whose_flush_committed_late_is_posted_in_full(alice, device):
+    accrual.accrue(now=at(990))
+    accrual.accrue(now=at(1004))  # began before the flush below committed
+    ticks = [_off(1 + i, i) for i in range(600)]  # a buffer's ten-minute cut, replayed
+    store_ticks({device.pk: [*ticks, Tick(seq=601, ts=at(600), power="on")]}, received_at=at(1000))
+    for second in range(1005, 1005 + accrual.CHECKPOINT.seconds + 1):
+        accrual.accrue(now=at(second))
+
+    assert ledger_total(alice) == closed_form(alice, at(5000)) > 0
