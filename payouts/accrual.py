@@ -419,7 +419,10 @@ def _due(
             Outage.objects.filter(mine).exclude(pk__in=settled).values_list("pk", flat=True)
         )
         return to_post, set()
-    slow = (now - EPOCH) // CHECKPOINT != (previous - EPOCH) // CHECKPOINT
+    # Each shard at its own second of the interval: two slow scans at once would share
+    # the cores.
+    offset = EPOCH + CHECKPOINT * shard[0] / shard[1]
+    slow = (now - offset) // CHECKPOINT != (previous - offset) // CHECKPOINT
     since = previous - (SLOW_LOOKBACK if slow else LOOKBACK)
     # Evidence changed since it was last posted (a late commit included: LOOKBACK, and
     # SLOW_LOOKBACK once a checkpoint interval). In the database: after a mass cut every
