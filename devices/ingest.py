@@ -193,8 +193,8 @@ def store(
     change nothing but `last_seen_at`.
 
     An outage's `updated_at` moves only when its evidence changed other than by
-    ticking on (an event), or to the latest moment its ticks speak of when they
-    run ahead of the server: what the accrual looks at before the checkpoint.
+    ticking on (an event): to the moment the flush writes it, or to its last tick
+    when that lies ahead of the server. The accrual posts what changed at once.
     """
     began = monotonic()
     stored = Stored()
@@ -226,7 +226,6 @@ def store(
                             kind, household, device_id, record, tuple(record.closed_intervals)
                         )
                         for kind in kinds
-                        if kind != "ahead"  # the accrual's business, not the household's
                     ]
             if state.outage is not None and state.power == "off":
                 stored.cuts[device_id] = (households[device_id], state.outage)
@@ -286,11 +285,11 @@ def _event_kinds(record: OutageRecord, before) -> list[str]:
 
 
 def _event_kinds_of_time(record: OutageRecord, received_at: datetime) -> list[str]:
-    """Ticks from the past (a buffer replayed) or ahead of the server's clock."""
+    """Ticks from the past (a buffer replayed). Ticks ahead of the server's clock are no
+    event: the accrual keeps an outage's checkpoint open while its witnessed time lies
+    ahead, and an event on every flush would post it every second instead."""
     if record.last_tick_at < received_at - BACKFILL_AFTER:
         return ["backfilled"]
-    if record.last_tick_at > received_at:
-        return ["ahead"]
     return []
 
 

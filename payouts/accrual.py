@@ -294,7 +294,7 @@ def accrue(
 
     It handles only what is due: outages whose evidence changed since the
     previous run (an event: a cut started or ended, a gap, ticks resumed or
-    backfilled, ticks ahead of the clock), and open outages whose checkpoint
+    backfilled), and open outages whose checkpoint
     came (posted at least every CHECKPOINT); and, for households with a page
     open (`watched`), outages whose quote is older than QUOTE_EVERY: their owed
     is worked out for the quote, not posted. `everything`: every open outage,

@@ -406,3 +406,27 @@ def test_a_replayed_cut_whose_flush_committed_late_is_posted_in_full(alice, devi
         accrual.accrue(now=at(second))
 
     assert ledger_total(alice) == closed_form(alice, at(5000)) > 0
+
+
+@pytest.mark.django_db
+def test_a_device_ahead_of_the_clock_is_posted_at_checkpoints_not_every_second(alice, device):
+    """Ticks stamped 200 s ahead (within the allowed skew), a second at a time, a run a
+    second: about a row a checkpoint, as for any cut (not a row a second), and in the end
+    exactly what is owed."""
+    ahead, minutes = 200, 6
+    seconds = minutes * accrual.CHECKPOINT.seconds
+    for second in range(seconds):
+        tick = _off(1 + second, ahead + second)
+        store_ticks({device.pk: [tick]}, received_at=at(second))
+        accrual.accrue(now=at(second))
+    end = ahead + seconds
+    store_ticks(
+        {device.pk: [Tick(seq=1 + seconds, ts=at(end), power="on")]}, received_at=at(seconds)
+    )
+    for second in range(seconds, end + 2 * accrual.CHECKPOINT.seconds):
+        accrual.accrue(now=at(second))
+
+    # Six minutes ticking (the clock reaches the first tick after 200 s), the power back,
+    # then the 200 s ahead reached: a few rows each.
+    assert LedgerEntry.objects.filter(household=alice).count() <= 2 * (minutes + 4)
+    assert ledger_total(alice) == closed_form(alice, at(end + 1000)) > 0
