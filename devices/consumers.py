@@ -1,10 +1,8 @@
 import json
 import time
 
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
-from common.consumers import NoDatabaseHop
 from devices import protocol
 from devices.hub import get_hub
 from devices.limits import MAX_CONNECTIONS, RATE_PER_SECOND
@@ -21,11 +19,56 @@ REPLACED = ProtocolError(
 BINARY = ProtocolError("bad_message", "frames are UTF-8 JSON text frames, not binary")
 
 
-class DeviceConsumer(NoDatabaseHop, AsyncWebsocketConsumer):
+class PlainWebSocket:
+    """A WebSocket as a plain ASGI application, with the few calls of Channels' consumers
+    that a device's socket uses (`connect`, `receive`, `disconnect`; `accept`, `send`,
+    `close`).
+
+    A device socket needs nothing else of a Channels consumer: it has no channel layer and
+    never touches the ORM on the event loop. Channels' dispatch starts a task and waits on
+    it for every message, a cost paid on every tick of every device
+    (docs/performance.md); here each message is awaited and handled in turn.
+    """
+
+    @classmethod
+    def as_asgi(cls):
+        async def app(scope, receive, send):
+            await cls(scope, send).serve(receive)
+
+        return app
+
+    def __init__(self, scope, send):
+        self.scope = scope
+        self.base_send = send
+
+    async def serve(self, receive) -> None:
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "websocket.receive":
+                await self.receive(text_data=message.get("text"), bytes_data=message.get("bytes"))
+            elif kind == "websocket.connect":
+                await self.connect()
+            elif kind == "websocket.disconnect":
+                await self.disconnect(message.get("code"))
+                return
+
+    async def accept(self) -> None:
+        await self.base_send({"type": "websocket.accept"})
+
+    async def send(self, text_data: str) -> None:
+        await self.base_send({"type": "websocket.send", "text": text_data})
+
+    async def close(self, code: int | None = None) -> None:
+        message = {"type": "websocket.close"}
+        if code is not None:
+            message["code"] = code
+        await self.base_send(message)
+
+
+class DeviceConsumer(PlainWebSocket):
     """/ws/device/: device protocol v1. Thin: parse, hand ticks to the hub, answer."""
 
-    # Devices never use the channel layer: no per-connection channel or subscription.
-    channel_layer_alias = "devices-use-no-channel-layer"
     device_id = None
     token_hash = None
     registered_at = None
@@ -82,7 +125,8 @@ class DeviceConsumer(NoDatabaseHop, AsyncWebsocketConsumer):
 
     async def send_ack(self, seq: int) -> None:
         if not self.closing:
-            await self.send(text_data=json.dumps({"type": "ack", "seq": seq}))
+            # What json.dumps writes for it, without its encoder on every ack of every device.
+            await self.send(text_data=f'{{"type": "ack", "seq": {int(seq)}}}')
 
     async def refuse(self) -> None:
         await self.fail(UNAUTHORIZED, protocol.CLOSE_UNAUTHORIZED)

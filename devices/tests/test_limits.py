@@ -12,7 +12,15 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from conftest import Daphne
-from devices.limits import RATE_BURST, RATE_PER_SECOND, SharedLimits, _replaced, bucket_keys
+from devices.limits import (
+    LIGHT_PER_SECOND,
+    MAX_CONNECTIONS,
+    RATE_BURST,
+    RATE_PER_SECOND,
+    SharedLimits,
+    _replaced,
+    bucket_keys,
+)
 from devices.models import Outage
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -169,3 +177,28 @@ async def test_a_device_owes_every_frame_past_its_limit_not_just_one_burst(setti
     assert over == {"a-device-of-thirty-sockets"}
     assert level <= RATE_BURST - 30 * RATE_BURST + 1  # every frame owed, refills aside
     assert limited_for > 50_000  # ms: about 58 s of the device's rate, to the flag's expiry
+
+
+async def test_a_device_within_its_share_of_the_rate_is_not_charged_in_redis(settings):
+    """A device ticking at its share of the rate on a process (it is on at most three) costs
+    Redis nothing; one sending more there is charged every frame it sent."""
+    assert LIGHT_PER_SECOND * MAX_CONNECTIONS <= RATE_PER_SECOND  # uncharged stays within it
+    limits = SharedLimits(settings.REDIS_URL)
+    ticking, fast = "a-device-ticking", "a-device-sending-its-whole-rate-here"
+    try:
+        limits.settled_at = time.monotonic() - 1.0  # a second since the last settle
+        for _ in range(int(LIGHT_PER_SECOND)):
+            limits.count(ticking)
+        for _ in range(RATE_PER_SECOND):
+            limits.count(fast)
+
+        over, _ = await limits.settle([])
+
+        ticking_charged = await limits.client.exists(*bucket_keys(ticking))
+        fast_level = float(await limits.client.hget(bucket_keys(fast)[0], "level"))
+    finally:
+        await limits.client.delete(*bucket_keys(ticking), *bucket_keys(fast))
+        await limits.aclose()
+    assert over == set()
+    assert ticking_charged == 0
+    assert fast_level == pytest.approx(RATE_BURST - RATE_PER_SECOND, abs=1)
