@@ -20,7 +20,7 @@ from time import monotonic
 from django.conf import settings
 from django.db import connection, transaction
 
-from common.db import text_array_literal
+from common.db import array_literal, text_array_literal
 from devices.models import Device, Outage, PowerOnSpan, WitnessedInterval
 from devices.outages import DeviceState, MaxGaps, OutageRecord, apply_ticks
 from devices.protocol import Tick
@@ -376,8 +376,20 @@ def bulk_update(table: str, columns: list[tuple[str, str]], rows: list[tuple]) -
         cursor.execute(
             f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) "
             f"AS v(id, {', '.join(names)}) WHERE t.id = v.id",
-            [text_array_literal(column) for column in zip(*rows, strict=True)],
+            [
+                _array(kind, column)
+                for kind, column in zip(
+                    ["bigint", *(kind for _, kind in columns)], zip(*rows, strict=True), strict=True
+                )
+            ],
         )
+
+
+def _array(kind: str, values: tuple) -> str:
+    # Numbers need no quoting: the cheaper literal for a second of every device's ticks.
+    if kind in ("bigint", "integer", "numeric") and None not in values:
+        return array_literal(values)
+    return text_array_literal(values)
 
 
 def _update_outages(records: list[OutageRecord], now: datetime) -> None:
