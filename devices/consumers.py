@@ -1,4 +1,5 @@
 import json
+import logging
 import time
 
 from django.utils import timezone
@@ -8,6 +9,8 @@ from devices.hub import get_hub
 from devices.limits import MAX_CONNECTIONS, RATE_PER_SECOND
 from devices.protocol import ProtocolError
 from devices.services import bearer_token
+
+log = logging.getLogger(__name__)
 
 UNAUTHORIZED = ProtocolError("unauthorized", "missing, unknown or revoked device token")
 RATE_LIMITED = ProtocolError(
@@ -42,16 +45,24 @@ class PlainWebSocket:
         self.base_send = send
 
     async def serve(self, receive) -> None:
-        while True:
-            message = await receive()
-            kind = message["type"]
-            if kind == "websocket.receive":
-                await self.receive(text_data=message.get("text"), bytes_data=message.get("bytes"))
-            elif kind == "websocket.connect":
-                await self.connect()
-            elif kind == "websocket.disconnect":
-                await self.disconnect(message.get("code"))
-                return
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    await self.receive(
+                        text_data=message.get("text"), bytes_data=message.get("bytes")
+                    )
+                elif kind == "websocket.connect":
+                    await self.connect()
+                elif kind == "websocket.disconnect":
+                    await self.disconnect(message.get("code"))
+                    return
+        finally:
+            self.gone()
+
+    def gone(self) -> None:
+        """The application is ending, however it ends (a disconnect, an error, cancelled)."""
 
     async def accept(self) -> None:
         await self.base_send({"type": "websocket.accept"})
@@ -97,6 +108,11 @@ class DeviceConsumer(PlainWebSocket):
             await self.rate_limited()
 
     async def disconnect(self, code):
+        self.gone()
+
+    def gone(self) -> None:
+        # Also when connect or a frame raised: a connection must not stay in the hub,
+        # counted among its device's three, after its socket has gone.
         if self.device_id is not None:
             self.hub.remove(self)
 
@@ -141,7 +157,11 @@ class DeviceConsumer(PlainWebSocket):
         if self.closing:
             return
         self.closing = True
-        if self.device_id is not None:
-            self.hub.remove(self)
-        await self.send(text_data=json.dumps(error.as_frame()))
-        await self.close(code=code)
+        self.gone()
+        try:
+            await self.send(text_data=json.dumps(error.as_frame()))
+            await self.close(code=code)
+        except Exception:
+            # The socket went first (the server has not noticed yet): nothing to tell it, and
+            # the caller (a flush's acks, the hub's police) goes on with the others.
+            log.debug("closing a connection that had gone", exc_info=True)

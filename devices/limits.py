@@ -10,12 +10,12 @@ new token starts afresh.
   The WebSocket hot path never waits for Redis: each web process keeps one
   bucket per device for all that device's connections on it (`bucket`),
   which judges each frame at once, counts every frame, and charges the
-  counts to Redis once a second in one pipeline (`SharedLimits.settle`):
-  those of the devices that sent more than `LIGHT_PER_SECOND` here since the
-  last settle. A device is on at most `MAX_CONNECTIONS` processes at once, so
-  frames left uncharged never add up to more than its rate: an honest device
-  (a frame a second) costs Redis nothing, and a fleet's second of ticks is
-  not a Lua call per device. A
+  counts to Redis once a second in one pipeline (`SharedLimits.settle`). A
+  device's frames on a process are carried until there are
+  `CHARGE_AFTER_FRAMES` of them (or its last connection there has gone):
+  every frame reaches the device's bucket in Redis, at most that many late
+  per process, and an honest device ticking once a second costs a Lua call
+  every 10 seconds, not every second. A
   process's bucket starts from the device's level in Redis, read at its
   first connection there, debt included: a new connection, or thirty opened
   at once, inherits what the device owes instead of a fresh burst. A device
@@ -95,9 +95,9 @@ local at = tonumber(state[2]) or now
 return tostring(math.min(burst, level + math.max(0, now - at) * rate))
 """
 MOST_DEBT = RATE_PER_SECOND * DEBT_SECONDS
-# Frames a second from a device on one process that need no charge in Redis: on its at most
-# MAX_CONNECTIONS processes together they stay within its rate.
-LIGHT_PER_SECOND = RATE_PER_SECOND / MAX_CONNECTIONS
+# A device's frames on a process are charged in Redis once this many have come (a
+# burst's quarter: all of a device's processes together hold back less than its burst).
+CHARGE_AFTER_FRAMES = 10
 
 
 class Connection(Protocol):
@@ -144,7 +144,6 @@ class SharedLimits:
         # Each device's bucket on this process, shared by all its connections here.
         self.buckets: dict[str, TokenBucket] = {}
         self.breaker = _Breaker()
-        self.settled_at = time.monotonic()
 
     def count(self, token_hash: str) -> None:
         """One frame from the device (settled with Redis later)."""
@@ -196,16 +195,24 @@ class SharedLimits:
         the devices (token hashes) over the rate limit, whose connections are to
         close with 4429, and the connections replaced by newer ones (4409).
         """
-        frames, self.frames = self.frames, {}
-        now = time.monotonic()
-        light = LIGHT_PER_SECOND * (now - self.settled_at)
-        self.settled_at = now
         devices: dict[str, list[Connection]] = {}
         for connection in connections:  # as they are now: they come and go while Redis answers
             devices.setdefault(connection.token_hash, []).append(connection)
-        if not self.breaker.open() or not (frames or devices):
+        if not self.breaker.open():
+            self.frames = {}  # not owed later: without Redis, each process's bucket judged them
             return set(), []
-        charged = [token_hash for token_hash, count in frames.items() if count > light]
+        if not (self.frames or devices):
+            return set(), []
+        # Charged now: devices with enough frames carried, and those gone from here. The rest
+        # are carried to a later settle (frames counted meanwhile add to them).
+        frames = {
+            token_hash: count
+            for token_hash, count in self.frames.items()
+            if count >= CHARGE_AFTER_FRAMES or token_hash not in devices
+        }
+        for token_hash in frames:
+            del self.frames[token_hash]
+        charged = list(frames)
         unnumbered = {
             token_hash: [c for c in each if c.generation is None]
             for token_hash, each in devices.items()

@@ -278,6 +278,39 @@ async def test_a_fourth_connection_of_a_device_replaces_its_oldest(hub, device_a
         await ws.disconnect()
 
 
+async def test_a_connection_gone_before_it_is_replaced_does_not_take_the_new_one_down(
+    hub, device_and_token
+):
+    """The oldest's socket went before the server noticed (sending to it raises): the fourth
+    connection still replaces it and is served (from the review: it died with 1011, and
+    stayed counted in the hub among the device's three)."""
+    device, token = device_and_token
+    three = [await connect(token) for _ in range(3)]
+
+    async def all_in_the_hub():  # each joins the hub right after its handshake
+        while len(hub.connections.get(device.pk, ())) < 3:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(all_in_the_hub(), 10)
+    oldest = next(iter(hub.connections[device.pk]))
+
+    async def socket_gone(message):
+        raise ConnectionResetError("the socket went first")
+
+    oldest.base_send = socket_gone
+
+    fourth = await connect(token)
+    await fourth.send_json_to(tick(1))
+
+    assert await fourth.receive_json_from(timeout=10) == {"type": "ack", "seq": 1}
+    assert oldest not in hub.connections[device.pk]
+    assert len(hub.connections[device.pk]) == 3
+    for ws in [*three[1:], fourth]:
+        await ws.disconnect()
+    await asyncio.sleep(0.1)
+    assert device.pk not in hub.connections  # each left the hub with its socket
+
+
 async def what_became_of(ws) -> str:
     """ "open", or the error code and close code a connection was refused with."""
     if await ws.receive_nothing(timeout=0.5):
