@@ -45,7 +45,8 @@
   var model = null;
   var skew = 0; // server clock minus this clock, ms
   var shown = null; // micro-rupees on display: never backwards but for a payout/adjustment
-  var earnedAtStart = null; // the outages' owed total when the page's today/month were rendered
+  var shownAt = null; // the moment `shown` is the balance at (BigInt microseconds)
+  var earnedAtStart = null; // the outages' owed total at the moment today/month were rendered
   var todayBase = todayEl ? money.micros(todayEl.dataset.amount) : 0;
   var monthBase = monthEl ? money.micros(monthEl.dataset.amount) : 0;
   var growing = { checked: 0, value: true };
@@ -161,7 +162,13 @@
     var state = compute(t);
     var rate = frozenSince ? { total: 0, perOutage: {} } : rateAt(t, state);
     var cut = rate.total > 0;
-    if (shown === null || state.balance > shown || !anyOngoing()) shown = state.balance;
+    // A figure ahead of the count (the page opened with the server's balance of now, the
+    // count LAG behind) holds until the count reaches it; only then is it the balance at a
+    // moment of the count (data-at, empty until then).
+    if (shown === null || state.balance >= shown || !anyOngoing()) {
+      shown = state.balance;
+      shownAt = t;
+    }
     if (earnedAtStart === null) earnedAtStart = state.earned;
     money.render(balanceEl.querySelector("data.money"), shown);
     var earned = Math.max(0, state.earned - earnedAtStart);
@@ -169,7 +176,7 @@
     if (monthEl) money.render(monthEl.querySelector("data.money"), monthBase + earned);
     if (card) card.dataset.cut = cut ? "1" : "0";
     balanceEl.dataset.balance = money.parts(shown)[2];
-    balanceEl.dataset.at = C.isoformat(t); // the moment the figure is worked out for
+    balanceEl.dataset.at = shownAt === null ? "" : C.isoformat(shownAt);
     showRate(rate.total, t);
     devicesAt(state, rate);
     if (!frozenSince && t > model.cover && anyOngoing()) {
@@ -268,8 +275,8 @@
     skew = Date.parse(quote.at) - Date.now();
     model = next;
     if (before && model.ledger.lt(before.ledger) && shown !== null) {
-      var state = compute(serverNow());
-      shown = state.balance; // money left the balance: shown at once
+      shownAt = serverNow();
+      shown = compute(shownAt).balance; // money left the balance: shown at once
     }
     (quote.devices || []).forEach(updateDevice);
     if (waiting) {
@@ -584,7 +591,11 @@
   if (quoteEl) {
     var first = JSON.parse(quoteEl.textContent);
     applyQuote(first);
-    shown = micros(first.balance);
+    shown = micros(first.balance); // the server's figure, as the page was rendered with it
+    // Today's and the month's figures were worked out at the quote's moment: what the
+    // outages earn after it is added to them (the count runs LAG behind the clock, so
+    // counting from its first frame would add those seconds twice).
+    earnedAtStart = compute(model.at).earned;
   }
   window.requestAnimationFrame(tick);
   window.setInterval(updateTimers, 1000);
