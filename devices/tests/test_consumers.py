@@ -306,8 +306,7 @@ async def test_a_connection_gone_before_it_is_replaced_does_not_take_the_new_one
     assert oldest not in hub.connections[device.pk]
     assert len(hub.connections[device.pk]) == 3
     for ws in [*three[1:], fourth]:
-        await ws.disconnect()
-    await asyncio.sleep(0.1)
+        await ws.disconnect()  # returns once its application has ended
     assert device.pk not in hub.connections  # each left the hub with its socket
 
 

@@ -592,10 +592,14 @@
     var first = JSON.parse(quoteEl.textContent);
     applyQuote(first);
     shown = micros(first.balance); // the server's figure, as the page was rendered with it
-    // Today's and the month's figures were worked out at the quote's moment: what the
-    // outages earn after it is added to them (the count runs LAG behind the clock, so
-    // counting from its first frame would add those seconds twice).
-    earnedAtStart = compute(model.at).earned;
+    // Today's and the month's figures hold what the quote's outages were owed at its
+    // moment: what they earn after it is added to them (the count runs LAG behind the
+    // clock, so counting from its first frame would add those seconds twice).
+    if (first.money) {
+      earnedAtStart = first.money.outages.reduce(function (sum, o) {
+        return sum + micros(o.owed);
+      }, 0);
+    }
   }
   window.requestAnimationFrame(tick);
   window.setInterval(updateTimers, 1000);
