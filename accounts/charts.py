@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.utils import dateformat
+from django.utils.translation import gettext as _
+
 from common.money import money_parts
 
 DAY_SECONDS = 86400
@@ -17,12 +20,15 @@ def daily_bars(daily: list[dict]) -> dict:
     bars = []
     for n, (day, amount) in enumerate(zip(daily, amounts, strict=True)):
         when = date.fromisoformat(day["date"])
+        day_month = dateformat.format(when, "d M")  # "03 Nov", the month in the page's language
         bars.append(
             {
                 "percent": round(float(amount / top) * 100, 2) if top > 0 and amount > 0 else 0,
-                "label": f"{when:%d %b}: Rs {money_parts(amount)[0]}",
+                # Translators: a day's bar in the 30-day chart: "03 Nov: ₹4.50" earned that day.
+                "label": _("%(day)s: %(amount)s")
+                % {"day": day_month, "amount": money_parts(amount)[0]},
                 # A date under every seventh bar, counted back from today.
-                "tick": when.strftime("%d %b") if (len(daily) - 1 - n) % 7 == 0 else "",
+                "tick": day_month if (len(daily) - 1 - n) % 7 == 0 else "",
                 "today": n == len(daily) - 1,
             }
         )
@@ -47,7 +53,9 @@ def timeline(spans: list[dict]) -> dict:
                     {
                         "left": round(s["from"] / DAY_SECONDS * 100, 3),
                         "width": max(round((s["to"] - s["from"]) / DAY_SECONDS * 100, 3), 0.2),
-                        "label": f"{_clock(s['from'])} to {_clock(s['to'])}",
+                        # Translators: a stretch of today's outage timeline, "09:00 to 10:30".
+                        "label": _("%(start)s to %(end)s")
+                        % {"start": _clock(s["from"]), "end": _clock(s["to"])},
                         "ongoing": s["ongoing"],
                         "outage": s["outage"],
                     }

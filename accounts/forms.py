@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import UserCreationForm
 from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.lockout import confirm_password
 from accounts.models import User
@@ -39,32 +41,50 @@ class PayoutDetailsForm(forms.ModelForm):
     """
 
     payout_method = forms.ChoiceField(
-        label="Pay me by",
+        # Translators: the label of the choice between UPI, bank transfer and a bill credit.
+        label=gettext_lazy("Pay me by"),
         choices=PayoutMethod.choices,
         widget=forms.RadioSelect,
         error_messages={
-            "required": "Choose how you are paid: UPI, bank transfer, "
-            "or a credit on your electricity bill."
+            "required": gettext_lazy(
+                "Choose how you are paid: UPI, bank transfer, or a credit on your electricity bill."
+            )
         },
     )
 
     password = forms.CharField(
-        label="Your password",
+        label=gettext_lazy("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="Where your money goes is yours to say: confirm it is you.",
-        error_messages={"required": "Give your password to change where your payouts go."},
+        help_text=gettext_lazy("Where your money goes is yours to say: confirm it is you."),
+        error_messages={
+            "required": gettext_lazy("Give your password to change where your payouts go.")
+        },
     )
 
     class Meta:
         model = User
         fields = ("payout_method", *DESTINATION_FIELDS)
+        # The model's verbose names, as the form showed them, in the page's language.
+        labels = {
+            "payout_upi_id": gettext_lazy("UPI ID"),
+            "payout_bank_account": gettext_lazy("Bank account number"),
+            # Translators: the Indian Financial System Code of a bank branch.
+            "payout_ifsc": gettext_lazy("IFSC"),
+            # Translators: the person or people a bank account is in the name of.
+            "payout_account_holder": gettext_lazy("Account holder"),
+            "payout_consumer_number": gettext_lazy("Electricity consumer number"),
+        }
         help_texts = {
-            "payout_upi_id": "For UPI: your UPI ID (VPA), for example name@okbank.",
-            "payout_bank_account": "For a bank transfer: 9 to 18 digits.",
-            "payout_ifsc": "For a bank transfer: 11 characters, for example HDFC0001234.",
-            "payout_account_holder": "For a bank transfer: the name on the account.",
-            "payout_consumer_number": "For a credit on your bill: as printed on the bill.",
+            "payout_upi_id": gettext_lazy("For UPI: your UPI ID (VPA), for example name@okbank."),
+            "payout_bank_account": gettext_lazy("For a bank transfer: 9 to 18 digits."),
+            "payout_ifsc": gettext_lazy(
+                "For a bank transfer: 11 characters, for example HDFC0001234."
+            ),
+            "payout_account_holder": gettext_lazy("For a bank transfer: the name on the account."),
+            "payout_consumer_number": gettext_lazy(
+                "For a credit on your bill: as printed on the bill."
+            ),
         }
         widgets = {
             "payout_upi_id": forms.TextInput(
@@ -95,7 +115,7 @@ class PayoutDetailsForm(forms.ModelForm):
         # Guesses count as sign-in failures do, and lock the same way (accounts/lockout.py).
         password = self.cleaned_data["password"]
         if not confirm_password(self.request, self.instance, password):
-            raise forms.ValidationError("That is not your password.")
+            raise forms.ValidationError(_("That is not your password."))
         return password
 
     def clean(self):
@@ -103,7 +123,7 @@ class PayoutDetailsForm(forms.ModelForm):
         for field in DESTINATION_FIELDS:
             if any(unicodedata.category(c) in INVISIBLE for c in cleaned.get(field) or ""):
                 # e.g. a right-to-left override, which makes a name read otherwise on screen
-                self.add_error(field, "Remove the invisible control characters.")
+                self.add_error(field, _("Remove the invisible control characters."))
                 cleaned[field] = ""
         given = Destination(
             method=cleaned.get("payout_method") or "",

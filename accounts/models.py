@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -15,6 +16,8 @@ class User(AbstractUser):
     a payout cannot be approved before (payouts/destinations.py).
     """
 
+    # The language its pages speak wherever it signs in ("" until it chooses: the browser's).
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True, default="")
     payout_method = models.CharField(
         max_length=8, choices=PayoutMethod.choices, blank=True, default=""
     )

@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
+    path("language/", views.language, name="language"),
     path("payout-details/", views.payout_details, name="payout_details"),
     path(
         "password_change/",

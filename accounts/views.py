@@ -1,34 +1,103 @@
+import functools
+import hashlib
+from pathlib import Path
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.contrib.staticfiles import finders
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.utils import timezone
+from django.templatetags.static import static
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import charts
 from accounts.broadcast import send_password_changed
 from accounts.forms import PasswordChangeForm, PayoutDetailsForm, SignUpForm
+from accounts.language import LANGUAGE_CODES, household_language_set
 from accounts.lockout import known_browser, remember_browser
 from accounts.roles import landing_url_name
 from accounts.summary import household_summary, outage_shape
 from payouts import creation
 from payouts.quotes import quote
 
+# The same words as the live page's (static/accounts/live.js: LABELS).
 STATE_LABELS = {
-    "on": "Power on",
-    "off": "Power cut",
-    "offline": "Offline",
-    "lost": "Lost contact",
-    "unknown": "Not heard from yet",
-    "revoked": "Revoked",
+    "on": gettext_lazy("Power on"),
+    "off": gettext_lazy("Power cut"),
+    "offline": gettext_lazy("Offline"),
+    "lost": gettext_lazy("Lost contact"),
+    "unknown": gettext_lazy("Not heard from yet"),
+    "revoked": gettext_lazy("Revoked"),
 }
 
 
 def home(request):
     return render(request, "home.html")
+
+
+# What an installed dashboard needs offline (templates/accounts/sw.js keeps them).
+OFFLINE_ASSETS = (
+    "css/site.css",
+    "js/pwa.js",
+    "js/vendor/decimal.min.js",
+    "js/compensation.js",
+    "js/money.js",
+    "accounts/live.js",
+    "accounts/daychart.js",
+    "img/bolt.svg",
+    "img/icon-192.png",
+)
+
+
+@functools.cache
+def _offline_version() -> str:
+    """Changes whenever a kept file does, so that installed apps fetch the new ones."""
+    digest = hashlib.sha256()
+    for name in OFFLINE_ASSETS:
+        digest.update(Path(finders.find(name)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@require_GET
+def manifest(request):
+    """The web app manifest, in the page's language."""
+    response = render(
+        request,
+        "accounts/manifest.webmanifest",
+        {
+            "name": _("Central Electric"),
+            "short_name": _("Central Electric"),
+            "description": _("Your compensation for power cuts, live."),
+        },
+        content_type="application/manifest+json",
+    )
+    return response
+
+
+@require_GET
+def service_worker(request):
+    """Served from the root so that it may look after every page of the site."""
+    response = render(
+        request,
+        "accounts/sw.js",
+        {
+            "version": _offline_version(),
+            "assets": [static(name) for name in OFFLINE_ASSETS],
+            "offline": _(
+                "Offline: this page has not been opened here before. Try again when connected."
+            ),
+        },
+        content_type="text/javascript",
+    )
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 class LogoutView(auth_views.LogoutView):
@@ -75,6 +144,31 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+@require_http_methods(["POST"])
+def language(request):
+    """The switcher: this browser's language (a cookie), and the household's when signed in."""
+    chosen = request.POST.get("language", "")
+    if chosen not in LANGUAGE_CODES:
+        return HttpResponseBadRequest(_("No such language here: choose English, Tamil or Hindi."))
+    household_language_set(user=request.user, language=chosen)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = "/"
+    response = HttpResponseRedirect(back)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        chosen,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        secure=request.is_secure(),
+        httponly=True,
+    )
+    translation.activate(chosen)
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request):
     if request.user.is_authenticated:
@@ -82,6 +176,7 @@ def signup(request):
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        household_language_set(user=user, language=translation.get_language())
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("dashboard")
     return render(request, "registration/signup.html", {"form": form})
@@ -118,7 +213,7 @@ def outage(request, outage_id: int):
     """One of the household's cuts, drawn to its own scale (another's is a 404)."""
     shape = outage_shape(request.user, outage_id)
     if shape is None:
-        raise Http404("No such outage of yours.")
+        raise Http404(_("No such outage of yours."))
     return render(request, "accounts/outage.html", {"shape": shape})
 
 
@@ -134,7 +229,9 @@ def payout_details(request):
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(
-            request, f"Your payout details are saved: {request.user.payout_destination_label()}."
+            request,
+            _("Your payout details are saved: %(destination)s.")
+            % {"destination": request.user.payout_destination_label()},
         )
         return redirect("dashboard")
     return render(request, "accounts/payout_details.html", {"form": form, "destination_now": now})

@@ -20,7 +20,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from agent.reference import Agent, MemoryBuffer
+from agent.reference import Agent, MemoryBuffer, _, ngettext
 
 log = logging.getLogger("agent.fleet")
 
@@ -67,12 +67,13 @@ class Scenario:
 
 def parse_window(text: str) -> tuple[str, tuple[time, time]]:
     """`AREA=HH:MM-HH:MM`."""
-    area, _, span = text.partition("=")
-    start, _, end = span.partition("-")
+    area, _equals, span = text.partition("=")
+    start, _dash, end = span.partition("-")
     try:
         return area, (time.fromisoformat(start), time.fromisoformat(end))
     except ValueError:
-        raise ValueError(f"{text!r} is not AREA=HH:MM-HH:MM") from None
+        # Translators: AREA=HH:MM-HH:MM is the form of the option's value: keep it as it is.
+        raise ValueError(_("%(text)s is not AREA=HH:MM-HH:MM") % {"text": repr(text)}) from None
 
 
 async def run_fleet(
@@ -121,18 +122,38 @@ def _seq_start() -> int:
 async def _flake(agent: Agent, rng: random.Random, every: tuple[float, float]) -> None:
     while True:
         await asyncio.sleep(rng.uniform(*every))
-        log.info("flaky device drops its connection")
+        log.info(_("flaky device drops its connection"))
         agent.drop_connection()
 
 
 def describe(scenario: Scenario, devices: list[FleetDevice]) -> str:
     areas = sorted({d.area for d in devices})
-    parts = [f"{len(devices)} simulated devices in {len(areas)} areas"]
+    in_areas = ngettext("in %(count)d area", "in %(count)d areas", len(areas)) % {
+        "count": len(areas)
+    }
+    parts = [
+        ngettext(
+            # Translators: e.g. "6 simulated devices in 3 areas" (the last part translated
+            # apart).
+            "%(count)d simulated device %(in_areas)s",
+            "%(count)d simulated devices %(in_areas)s",
+            len(devices),
+        )
+        % {"count": len(devices), "in_areas": in_areas}
+    ]
     for area in areas:
         if area in scenario.windows:
             start, end = scenario.windows[area]
-            parts.append(f"{area} cut daily {start:%H:%M}-{end:%H:%M}")
-    length, every = timedelta(seconds=scenario.cut_length), timedelta(seconds=scenario.cut_every)
-    others = "other areas" if scenario.windows else "areas"
-    parts.append(f"{others} cut for {length} every {every}, staggered")
+            parts.append(
+                _("%(area)s cut daily %(start)s-%(end)s")
+                % {"area": area, "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
+            )
+    cuts = {
+        "length": timedelta(seconds=scenario.cut_length),
+        "every": timedelta(seconds=scenario.cut_every),
+    }
+    if scenario.windows:
+        parts.append(_("other areas cut for %(length)s every %(every)s, staggered") % cuts)
+    else:
+        parts.append(_("areas cut for %(length)s every %(every)s, staggered") % cuts)
     return "; ".join(parts)

@@ -25,6 +25,10 @@ The token comes from `CELC_DEVICE_TOKEN` (out of `ps`), or --token.
 - Quiet unless something is wrong; -v tells what it does: connecting,
   connected, the first ack, each cut's start and end, reconnections, and a
   status line every --status-every seconds (300).
+- It speaks to the installer in English, Tamil or Hindi: --language en|ta|hi,
+  else the environment's language (LANGUAGE, LC_ALL, LC_MESSAGES, LANG), from
+  the site's catalogue (locale/<language>/LC_MESSAGES/django.mo); English when
+  there is none.
 
 It speaks the device protocol (docs/device-protocol.md) and depends on
 nothing of the server's: only the standard library and `websockets`.
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gettext
 import hashlib
 import json
 import logging
@@ -53,6 +58,37 @@ from websockets.asyncio.client import connect
 
 log = logging.getLogger("agent")
 
+# What it says to the installer comes from the site's own catalogue (Django's makemessages
+# finds the `_(...)` and `ngettext(...)` below): the agent imports nothing of Django.
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+LANGUAGES = ("en", "ta", "hi")
+_messages: gettext.NullTranslations = gettext.NullTranslations()
+
+
+def use_language(language: str | None = None) -> None:
+    """Speak `language` (en, ta or hi) from now on; None: the environment's, as gettext reads
+    it (LANGUAGE, LC_ALL, LC_MESSAGES, LANG). English when there is no catalogue for it."""
+    global _messages
+    _messages = gettext.translation(
+        "django",
+        localedir=LOCALE_DIR,
+        languages=[language] if language else None,
+        fallback=True,
+    )
+
+
+def _(message: str) -> str:
+    """`message` in the installer's language."""
+    return _messages.gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """`singular` or `plural` as `n` asks, in the installer's language."""
+    return _messages.ngettext(singular, plural, n)
+
+
+use_language()
+
 MAX_FRAME_BYTES = 64 * 1024
 MAX_SEQ = 2**63
 COMPLAINTS_PER_MINUTE = 10
@@ -68,11 +104,13 @@ class Unauthorized(Exception):
     """The server refused the token (4401): retrying cannot help."""
 
 
-REFUSED_MESSAGE = (
-    "Stopped: the server refused this device's token ({reason}). The token is wrong, "
-    "or the device was revoked or given a new token. Retrying cannot help: "
-    "ask the installer for a new token, then start the agent again with it."
-)
+def refused_message(reason) -> str:
+    """What the agent says when it stops because the server refused its token."""
+    return _(
+        "Stopped: the server refused this device's token (%(reason)s). The token is wrong, "
+        "or the device was revoked or given a new token. Retrying cannot help: "
+        "ask the installer for a new token, then start the agent again with it."
+    ) % {"reason": reason}
 
 
 def default_buffer_path(token: str = "") -> Path:
@@ -92,10 +130,19 @@ def describe_duration(seconds: float) -> str:
     """47 s, 3 min 05 s, 2 h 10 min."""
     seconds = round(seconds)
     if seconds < 60:
-        return f"{seconds} s"
+        # Translators: a duration; "s" is the symbol of seconds.
+        return _("%(seconds)d s") % {"seconds": seconds}
     if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+        # Translators: a duration in minutes and seconds, e.g. "3 min 05 s".
+        return _("%(minutes)d min %(seconds)02d s") % {
+            "minutes": seconds // 60,
+            "seconds": seconds % 60,
+        }
+    # Translators: a duration in hours and minutes, e.g. "2 h 10 min".
+    return _("%(hours)d h %(minutes)02d min") % {
+        "hours": seconds // 3600,
+        "minutes": seconds % 3600 // 60,
+    }
 
 
 # Buffers ---------------------------------------------------------------------
@@ -193,10 +240,15 @@ def sysfs_source(root: str = "/sys/class/power_supply") -> Callable[[], str]:
     ]
     if not supplies:
         raise SystemExit(
-            f"No power supply of type Mains under {root}: this machine cannot sense the "
-            "mains by itself. Give the agent a file that says on/off or 1/0 (for example "
-            "written from a GPIO wired to a mains detector) with --source file --file PATH, "
-            "or try the agent out with made-up cuts: --source simulate."
+            _(
+                # Translators: "Mains" is the type Linux gives the supply (keep it); so are the
+                # options --source file --file PATH and --source simulate, and on/off or 1/0.
+                "No power supply of type Mains under %(root)s: this machine cannot sense the "
+                "mains by itself. Give the agent a file that says on/off or 1/0 (for example "
+                "written from a GPIO wired to a mains detector) with --source file --file "
+                "PATH, or try the agent out with made-up cuts: --source simulate."
+            )
+            % {"root": root}
         )
 
     def read() -> str:
@@ -212,7 +264,10 @@ def file_source(path: str) -> Callable[[], str]:
     def read() -> str:
         value = Path(path).read_text().strip().lower()
         if value not in values:
-            raise ValueError(f"{path} holds {value!r}, not on/off/1/0")
+            raise ValueError(
+                # Translators: what the file may hold, on/off/1/0, is kept as it is.
+                _("%(path)s holds %(value)s, not on/off/1/0") % {"path": path, "value": repr(value)}
+            )
         return values[value]
 
     read()  # fail at start, not at the first cut
@@ -288,7 +343,10 @@ class Agent:
             await self.stream_forever()
         except Unauthorized as error:
             self.refused = error
-            log.info("stopping: the server refused this device's token (%s)", error)
+            log.info(
+                _("stopping: the server refused this device's token (%(reason)s)"),
+                {"reason": error},
+            )
         finally:
             for task in tasks:
                 task.cancel()
@@ -304,29 +362,36 @@ class Agent:
             try:
                 power = self.source()
             except (OSError, ValueError) as error:
-                log.warning("cannot read the mains state: %s", error)
+                log.warning(_("cannot read the mains state: %(error)s"), {"error": error})
                 power = None
             now = loop.time()
             if power is not None and power != self.power:
                 if power == "off":
                     cut_since, cut_before_start = now, self.power is None
-                    log.info(
-                        "power off: a cut %s",
-                        "is under way (it began before the agent started or just now)"
-                        if cut_before_start
-                        else "has started",
-                    )
+                    if cut_before_start:
+                        log.info(
+                            _(
+                                "power off: a cut is under way (it began before the agent "
+                                "started or just now)"
+                            )
+                        )
+                    else:
+                        log.info(_("power off: a cut has started"))
                 elif cut_since is not None:
-                    log.info(
-                        "power back: the cut lasted %s%s",
-                        describe_duration(now - cut_since),
-                        " (at least: it began before the agent started)"
-                        if cut_before_start
-                        else "",
-                    )
+                    lasted = {"duration": describe_duration(now - cut_since)}
+                    if cut_before_start:
+                        log.info(
+                            _(
+                                "power back: the cut lasted %(duration)s (at least: it began "
+                                "before the agent started)"
+                            ),
+                            lasted,
+                        )
+                    else:
+                        log.info(_("power back: the cut lasted %(duration)s"), lasted)
                     cut_since = None
                 else:
-                    log.info("power is on")
+                    log.info(_("power is on"))
                 self.power = power
             if power is not None and (
                 power == "off" or power != last_power or now - last_tick_at >= self.heartbeat
@@ -340,19 +405,25 @@ class Agent:
     async def report_status_forever(self) -> None:
         while True:
             await asyncio.sleep(self.status_every)
-            log.info("status: %s", self.status())
+            # Translators: a status line the agent logs every few minutes.
+            log.info(_("status: %(status)s"), {"status": self.status()})
 
     def status(self) -> str:
         """One line: connected or not, ticks buffered, last acked seq, power now."""
         buffered = len(self.buffer)
+        power = {"on": _("power on"), "off": _("power off")}
         return ", ".join(
             [
-                "connected" if self.connected.is_set() else "not connected",
-                f"{buffered} tick{'' if buffered == 1 else 's'} buffered",
-                "nothing acknowledged yet"
+                # Translators: the agent's connection to the server is open.
+                _("connected") if self.connected.is_set() else _("not connected"),
+                # Translators: a tick is one reading of the mains sent to the server.
+                ngettext("%(count)d tick buffered", "%(count)d ticks buffered", buffered)
+                % {"count": buffered},
+                _("nothing acknowledged yet")
                 if self.acked is None
-                else f"last acknowledged seq {self.acked}",
-                f"power {self.power or 'unknown'}",
+                # Translators: "seq" is the protocol's sequence number of a tick.
+                else _("last acknowledged seq %(seq)d") % {"seq": self.acked},
+                power.get(self.power or "", _("power unknown")),
             ]
         )
 
@@ -365,7 +436,9 @@ class Agent:
             connections = self.connections
             try:
                 await self.stream_once()
-                lost = f"the server closed the connection ({self.last_close_code})"
+                lost = _("the server closed the connection (%(code)s)") % {
+                    "code": self.last_close_code
+                }
             except (TimeoutError, OSError, websockets.WebSocketException) as error:
                 lost = str(error) or error.__class__.__name__
             finally:
@@ -375,14 +448,15 @@ class Agent:
                 attempt = 0  # it was a working connection: start the backoff over
             delay = self.rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
             attempt += 1
+            why = {"reason": lost, "delay": delay}
             if self.connections > connections:
-                log.info("connection lost: %s; reconnecting in %.1f s", lost, delay)
+                log.info(_("connection lost: %(reason)s; reconnecting in %(delay).1f s"), why)
             else:
-                log.info("cannot connect: %s; trying again in %.1f s", lost, delay)
+                log.info(_("cannot connect: %(reason)s; trying again in %(delay).1f s"), why)
             await asyncio.sleep(delay)
 
     async def stream_once(self) -> None:
-        log.info("connecting to %s", self.url)
+        log.info(_("connecting to %(url)s"), {"url": self.url})
         try:
             websocket = await connect(
                 self.url,
@@ -395,9 +469,11 @@ class Agent:
             if error.response.status_code == 401:  # a proxy or server refusing the upgrade
                 raise Unauthorized("HTTP 401") from error
             log.warning(
-                "the server answered HTTP %d instead of opening a WebSocket: is --url right "
-                "(it ends in /ws/device/)?",
-                error.response.status_code,
+                _(
+                    "the server answered HTTP %(status)d instead of opening a WebSocket: is "
+                    "--url right (it ends in /ws/device/)?"
+                ),
+                {"status": error.response.status_code},
             )
             raise
         async with websocket:
@@ -405,33 +481,34 @@ class Agent:
             self.connections += 1
             self.first_ack_logged = False
             self.connected.set()
-            log.info("connected")
+            # Translators: the agent's connection to the server is open.
+            log.info(_("connected"))
             sender = asyncio.create_task(self.send_forever(websocket))
             try:
                 async for frame in websocket:
                     self.receive_frame(frame)
             except websockets.ConnectionClosed as closed:
                 if closed.rcvd is not None and closed.rcvd.code == CLOSE_UNAUTHORIZED:
-                    raise Unauthorized(f"closed with {CLOSE_UNAUTHORIZED}") from closed
+                    raise Unauthorized(closed_with(CLOSE_UNAUTHORIZED)) from closed
                 raise
             finally:
                 sender.cancel()
                 await asyncio.gather(sender, return_exceptions=True)
         self.last_close_code = websocket.close_code
         if websocket.close_code == CLOSE_UNAUTHORIZED:
-            raise Unauthorized(f"closed with {CLOSE_UNAUTHORIZED}")
+            raise Unauthorized(closed_with(CLOSE_UNAUTHORIZED))
 
     def receive_frame(self, frame: str | bytes) -> None:
         """One frame from the server. A hostile or broken server cannot crash the agent:
         anything that is not a well-formed message of the protocol is ignored (and said,
         at most a few times a minute)."""
         if len(frame) > MAX_FRAME_BYTES:
-            self.complain("the server sent an oversized frame: ignored")
+            self.complain(_("the server sent an oversized frame: ignored"))
             return
         try:
             message = json.loads(frame)
         except (ValueError, RecursionError):
-            self.complain("the server sent a frame that is not JSON: ignored")
+            self.complain(_("the server sent a frame that is not JSON: ignored"))
             return
         if isinstance(message, dict):
             self.receive(message)
@@ -441,18 +518,22 @@ class Agent:
         seq = seq if type(seq) is int and 0 <= seq < MAX_SEQ else None
         if message.get("type") == "ack":
             if seq is None:
-                self.complain("the server sent an ack without a valid seq: ignored")
+                self.complain(_("the server sent an ack without a valid seq: ignored"))
                 return
             self.acked = seq
             self.buffer.ack(seq)
             if not self.first_ack_logged:
                 self.first_ack_logged = True
-                log.info("first ack on this connection: the server has stored up to seq %d", seq)
+                log.info(
+                    _("first ack on this connection: the server has stored up to seq %(seq)d"),
+                    {"seq": seq},
+                )
         elif message.get("type") == "error":
             code, detail = printable(message.get("code")), printable(message.get("detail"))
             if code == "unauthorized":
                 raise Unauthorized(detail or "unauthorized")
-            self.complain(f"server error {code}: {detail}")
+            # Translators: the code and the detail are the server's, as it sent them.
+            self.complain(_("server error %(code)s: %(detail)s") % {"code": code, "detail": detail})
             if code in {"clock_skew", "too_old"} and seq is not None:
                 self.buffer.drop(seq)  # dropped for good by the server
 
@@ -461,7 +542,14 @@ class Agent:
         now = time.monotonic()
         if now - self.complaints_since > 60:
             if self.complaints_muted:
-                log.warning("... and %d more such warnings", self.complaints_muted)
+                log.warning(
+                    ngettext(
+                        "... and %(count)d more such warning",
+                        "... and %(count)d more such warnings",
+                        self.complaints_muted,
+                    ),
+                    {"count": self.complaints_muted},
+                )
             self.complaints_since, self.complaints, self.complaints_muted = now, 0, 0
         self.complaints += 1
         if self.complaints <= COMPLAINTS_PER_MINUTE:
@@ -491,6 +579,12 @@ class Agent:
             self.websocket.transport.abort()
 
 
+def closed_with(code: int) -> str:
+    """Why the token was refused, when the server closed the connection with `code`."""
+    # Translators: the server closed the WebSocket connection with this close code.
+    return _("closed with %(code)d") % {"code": code}
+
+
 def printable(value, limit: int = 200) -> str:
     """A server's text as one safe log line: no control characters (no forged lines, no
     terminal escapes), at most `limit` characters."""
@@ -511,7 +605,20 @@ def encode(pending: list[dict]) -> tuple[str, int]:
         count = count * MAX_FRAME_BYTES // len(frame) - 1
 
 
+def chosen_language(argv: list[str] | None) -> str | None:
+    """--language if it is given and one of LANGUAGES (read before the other options, so
+    that --help and the errors about them are in it), else None."""
+    early = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    early.add_argument("--language")
+    try:
+        language = early.parse_known_args(argv)[0].language
+    except argparse.ArgumentError:
+        return None  # said by the full parser
+    return language if language in LANGUAGES else None
+
+
 def main(argv: list[str] | None = None) -> int:
+    use_language(chosen_language(argv))
     parser = argparse.ArgumentParser(
         prog="python -m agent",
         description=__doc__,
@@ -520,45 +627,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--url",
         required=True,
-        help="the server's /ws/device/: ws://localhost:8000/ws/device/ for a local server, "
-        "wss://.../ws/device/ in production",
+        help=_(
+            "the server's /ws/device/: ws://localhost:8000/ws/device/ for a local server, "
+            "wss://.../ws/device/ in production"
+        ),
     )
     parser.add_argument(
         "--token",
         default=os.environ.get("CELC_DEVICE_TOKEN"),
-        help="the device's token (better: set CELC_DEVICE_TOKEN, which `ps` does not show)",
+        help=_("the device's token (better: set CELC_DEVICE_TOKEN, which `ps` does not show)"),
     )
     parser.add_argument(
         "--source",
         choices=["sysfs", "file", "simulate"],
         default="sysfs",
-        help="where the mains state comes from (default sysfs: this machine's mains supply)",
+        help=_("where the mains state comes from (default sysfs: this machine's mains supply)"),
     )
-    parser.add_argument("--file", help="for --source file: a path holding on/off or 1/0")
+    parser.add_argument("--file", help=_("for --source file: a path holding on/off or 1/0"))
     parser.add_argument(
         "--buffer",
-        help="SQLite file of unacknowledged ticks (default "
-        "$XDG_STATE_HOME/celc-agent/buffer-<token digest>.sqlite3, else the same under "
-        "~/.local/state, one per token)",
+        help=_(
+            "SQLite file of unacknowledged ticks (default "
+            "$XDG_STATE_HOME/celc-agent/buffer-<token digest>.sqlite3, else the same under "
+            "~/.local/state, one per token)"
+        ),
     )
     parser.add_argument(
-        "--heartbeat", type=float, default=60, help="seconds between ticks while on"
+        "--heartbeat", type=float, default=60, help=_("seconds between ticks while on")
     )
     parser.add_argument(
-        "--mean-on", type=float, default=240, help="simulate: mean seconds with power"
+        "--mean-on", type=float, default=240, help=_("simulate: mean seconds with power")
     )
     parser.add_argument(
-        "--mean-off", type=float, default=60, help="simulate: mean seconds of a cut"
+        "--mean-off", type=float, default=60, help=_("simulate: mean seconds of a cut")
     )
     parser.add_argument(
         "--status-every",
         type=float,
         default=300,
         metavar="SECONDS",
-        help="with -v, a status line this often (default 300; 0: never)",
+        help=_("with -v, a status line this often (default 300; 0: never)"),
     )
     parser.add_argument(
-        "-v", "--verbose", action="store_true", help="tell what it does (else only problems)"
+        "--language",
+        choices=LANGUAGES,
+        help=_(
+            "the language of its messages: en (English), ta (Tamil) or hi (Hindi); default: "
+            "the environment's (LANGUAGE, LC_ALL, LC_MESSAGES, LANG), else English"
+        ),
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help=_("tell what it does (else only problems)")
     )
     args = parser.parse_args(argv)
     # Only the agent's own lines: the websockets library's would be noise, and its
@@ -569,15 +688,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     log.setLevel(logging.INFO if args.verbose else logging.WARNING)
     if not args.token:
-        parser.error("give --token or set CELC_DEVICE_TOKEN")
+        parser.error(_("give --token or set CELC_DEVICE_TOKEN"))
     if not args.url.startswith(("ws://", "wss://")):
-        parser.error("--url must start with ws:// or wss://, e.g. ws://localhost:8000/ws/device/")
+        parser.error(
+            _("--url must start with ws:// or wss://, e.g. ws://localhost:8000/ws/device/")
+        )
     if args.url.startswith("ws://") and urlsplit(args.url).hostname not in LOOPBACK:
         log.warning(
-            "ws:// sends the device's token unencrypted: use wss:// for anything but this machine"
+            _(
+                "ws:// sends the device's token unencrypted: use wss:// for anything but "
+                "this machine"
+            )
         )
     if args.source == "file" and not args.file:
-        parser.error("--source file needs --file PATH")
+        parser.error(_("--source file needs --file PATH"))
     source = {
         "sysfs": lambda: sysfs_source(),
         "file": lambda: file_source(args.file),
@@ -588,7 +712,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         buffer_path = default_buffer_path(args.token)
         buffer_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    log.info("buffer of unacknowledged ticks: %s", buffer_path)
+    log.info(_("buffer of unacknowledged ticks: %(path)s"), {"path": buffer_path})
     agent = Agent(
         args.url,
         args.token,
@@ -600,7 +724,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(agent.run())
     if agent.refused is not None:
-        print(REFUSED_MESSAGE.format(reason=agent.refused), file=sys.stderr)
+        print(refused_message(agent.refused), file=sys.stderr)
         return 2
     return 0
 

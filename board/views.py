@@ -10,6 +10,7 @@ from django.core.exceptions import BadRequest
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.roles import BOARD_VIEW_PERMISSION
 from board import selectors
@@ -28,7 +29,7 @@ def _not_board_staff(request):
     return render(
         request,
         "403.html",
-        {"exception": "The board's view is for electricity-board staff."},
+        {"exception": _("The board's view is for electricity-board staff.")},
         status=403,
     )
 
@@ -42,7 +43,10 @@ def _month(request) -> date:
         return areas.parse_month(text)
     except ValueError:
         raise BadRequest(
-            f"month is YYYY-MM, from {areas.FIRST_DAY:%Y-%m} to {areas.LAST_DAY:%Y-%m}."
+            # Translators: "month" is the address's ?month= parameter, YYYY-MM its format
+            # (year and month in digits, e.g. 2026-11): keep both as they are.
+            _("month is YYYY-MM, from %(first)s to %(last)s.")
+            % {"first": f"{areas.FIRST_DAY:%Y-%m}", "last": f"{areas.LAST_DAY:%Y-%m}"}
         ) from None
 
 
@@ -77,9 +81,12 @@ def board_view(request):
     charts = [
         {"title": title, "bars": _bars(by_area, field)}
         for title, field in (
-            ("SAIDI by area (minutes per household)", "saidi"),
-            ("SAIFI by area (sustained interruptions per household)", "saifi"),
-            ("MAIFI by area (momentary interruptions per household)", "maifi"),
+            # Translators: SAIDI is a reliability index (IEEE 1366): keep it as it is.
+            (_("SAIDI by area (minutes per household)"), "saidi"),
+            # Translators: SAIFI is a reliability index (IEEE 1366): keep it as it is.
+            (_("SAIFI by area (sustained interruptions per household)"), "saifi"),
+            # Translators: MAIFI is a reliability index (IEEE 1366): keep it as it is.
+            (_("MAIFI by area (momentary interruptions per household)"), "maifi"),
         )
     ]
     out = selectors.areas_out(now)

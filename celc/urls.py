@@ -1,18 +1,24 @@
 from django.contrib import admin
 from django.urls import include, path, re_path, reverse_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 
 from accounts import views as account_views
 
-admin.site.site_header = "Central Electric administration"
-admin.site.site_title = "Central Electric admin"
-admin.site.index_title = "Devices, households and payouts"
+admin.site.site_header = _("Central Electric administration")
+admin.site.site_title = _("Central Electric admin")
+admin.site.index_title = _("Devices, households and payouts")
 # No sidebar of every model beside each page: at 1280 px it left the payout list
 # (filters on its right) too narrow for its columns. The index and breadcrumbs lead.
 admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", account_views.home, name="home"),
+    # The live pages' words in the page's language (gettext() in static/accounts/live.js).
+    path("manifest.webmanifest", account_views.manifest, name="manifest"),
+    path("sw.js", account_views.service_worker, name="service-worker"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/", include("accounts.urls")),
     path("dashboard/", account_views.dashboard, name="dashboard"),
     path("dashboard/outages/<int:outage_id>/", account_views.outage, name="outage"),

@@ -1,38 +1,63 @@
-"""How money is written for people: one format, here and in the page's script (live.js).
+"""How money is written for people: one format, here and in the page's script (money.js).
 
-Rupees and paise with Indian digit grouping (1,23,456.78), truncated toward
-zero, never rounded up: the page never shows what is not yet owed. Amounts
-the ledger keeps to 6 places also show their sub-paise digits (two more, in
-smaller type), so a balance ticking up during a cut and the same balance at
-rest read the same; the exact 6 places are on hover. Payouts are whole paise.
+Rupees as India writes them: `₹` and Indian digit grouping (₹1,23,456.78; lakh and
+crore), with the page's language's symbols (Babel here, `Intl.NumberFormat` in the page),
+truncated toward zero, never rounded up: the page never shows what is not yet owed.
+English, Tamil and Hindi all write Western digits (CLDR's default for en-IN, ta-IN
+and hi-IN, and what bills, banks and UPI apps show), and all three group the Indian
+way with `₹` before the amount: CLDR's own Tamil currency pattern groups in thousands
+("₹ 100,000.00"), which is not how Tamil Nadu's bills and banks write rupees. Amounts the ledger
+keeps to 6 places also show their sub-paise digits (two more, in smaller type), so a
+balance ticking up during a cut and the same balance at rest read the same; the exact
+6 places are on hover. Payouts are whole paise. Exports write plain numbers instead.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
-from babel.numbers import format_decimal
+from babel.numbers import format_currency
+from django.utils import translation
 from django.utils.html import format_html
 
 PAISA = Decimal("0.01")
 SUB_PAISA = Decimal("0.0001")
 EXACT = Decimal("0.000001")
+INDIAN_RUPEES = "¤#,##,##0.00"  # lakh and crore grouping, ₹ before the amount
 
 
-def money_parts(amount: Decimal | str) -> tuple[str, str, str]:
-    """(sign and grouped rupees.paise, the next two sub-paise digits, the exact 6 places).
+def babel_locale(language: str | None = None) -> str:
+    """The CLDR locale for a site language: Indian English, Tamil or Hindi as used in India."""
+    language = (language or translation.get_language() or "en").split("-")[0]
+    return f"{language}_IN" if language in {"en", "ta", "hi"} else "en_IN"
 
-    Decimal("123456.789012") -> ("1,23,456.78", "90", "123456.789012").
+
+def rupees(amount: Decimal, *, language: str | None = None, exact: bool = False) -> str:
+    """`₹` and the amount with Indian grouping: paise (2 places), or every place given."""
+    return format_currency(
+        amount,
+        "INR",
+        format=INDIAN_RUPEES,
+        locale=babel_locale(language),
+        currency_digits=not exact,
+        decimal_quantization=not exact,
+    )
+
+
+def money_parts(amount: Decimal | str, *, language: str | None = None) -> tuple[str, str, str]:
+    """(₹ and grouped rupees.paise, the next two sub-paise digits, the exact 6 places).
+
+    Decimal("123456.789012") -> ("₹1,23,456.78", "90", "123456.789012").
     """
     value = Decimal(amount)
-    sign = "-" if value < 0 else ""
     size = abs(value).quantize(SUB_PAISA, ROUND_DOWN)
     paise = size.quantize(PAISA, ROUND_DOWN)
     sub = f"{int((size - paise) / SUB_PAISA):02d}"
-    grouped = format_decimal(paise, format="#,##,##0.00", locale="en_IN")
-    if sign and size == 0:
-        sign = ""  # less than a hundredth of a paisa owed back: nothing to show
-    return f"{sign}{grouped}", sub, f"{value.quantize(EXACT, ROUND_DOWN)}"
+    # Owed back shows its sign even under a paisa ("-₹0.00" and its sub-paise digits), but
+    # less than a hundredth of a paisa shows as nothing owed. Babel drops the sign of a
+    # negative zero, so it is written here (every language here writes "-" before "₹").
+    sign = "-" if value < 0 and size > 0 else ""
+    return sign + rupees(paise, language=language), sub, f"{value.quantize(EXACT, ROUND_DOWN)}"
 
 
 def parse(value) -> Decimal | None:
@@ -43,7 +68,7 @@ def parse(value) -> Decimal | None:
 
 
 def money_html(value, kind: str = "ledger"):
-    """An amount in the one format, as HTML (`Rs` is the caller's).
+    """An amount in the one format, as HTML, `₹` included.
 
     kind "ledger": with the sub-paise digits (balances, what an outage is owed);
     "paise": whole paise only (payouts, rates an hour). Not a number: returned as given.
@@ -54,10 +79,10 @@ def money_html(value, kind: str = "ledger"):
     shown, sub, exact = money_parts(amount)
     if kind == "paise":
         return format_html(
-            '<data class="money" value="{}" title="Rs {}">{}</data>', exact, exact, shown
+            '<data class="money" value="{}" title="₹{}">{}</data>', exact, exact, shown
         )
     return format_html(
-        '<data class="money" value="{}" title="Rs {}">{}<span class="subpaise">{}</span></data>',
+        '<data class="money" value="{}" title="₹{}">{}<span class="subpaise">{}</span></data>',
         exact,
         exact,
         shown,

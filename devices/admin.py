@@ -8,6 +8,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from common.admin import ReadOnlyAdmin
 from devices import services, tokens
@@ -19,7 +21,7 @@ class AreaAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "device_count")
     search_fields = ("code", "name")
 
-    @admin.display(description="devices")
+    @admin.display(description=gettext_lazy("devices"))
     def device_count(self, area):
         return area.devices.count()
 
@@ -66,16 +68,16 @@ class PlannedCutAdmin(admin.ModelAdmin):
 class PowerStateFilter(admin.SimpleListFilter):
     """What a device is doing now: the stored power state plus heartbeat freshness."""
 
-    title = "state"
+    title = gettext_lazy("state")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
         return [
-            ("off", "Power off"),
-            ("on", "Power on"),
-            ("offline", "Offline (missed heartbeats)"),
-            ("unknown", "Never heard from"),
-            ("revoked", "Revoked"),
+            ("off", _("Power off")),
+            ("on", _("Power on")),
+            ("offline", _("Offline (missed heartbeats)")),
+            ("unknown", _("Never heard from")),
+            ("revoked", _("Revoked")),
         ]
 
     def queryset(self, request, queryset):
@@ -134,9 +136,10 @@ class DeviceAdmin(admin.ModelAdmin):
         fields = super().get_readonly_fields(request, obj)
         return fields if obj is None else ("household", "area", *fields)
 
-    @admin.display(description="state")
+    @admin.display(description=gettext_lazy("state"))
     def state(self, device):
-        return "revoked" if device.is_revoked else device.connection_state()
+        state = "revoked" if device.is_revoked else device.connection_state()
+        return STATE_WORDS.get(state, state)
 
     def save_model(self, request, obj, form, change):
         if change and {"monthly_units", "tariff"} & set(form.changed_data):
@@ -155,35 +158,39 @@ class DeviceAdmin(admin.ModelAdmin):
         return self.show_tokens_once(request, [(obj, obj._new_token)], "registered")
 
     @admin.action(
-        description="Regenerate the token of the selected devices", permissions=["change"]
+        description=gettext_lazy("Regenerate the token of the selected devices"),
+        permissions=["change"],
     )
     def regenerate_tokens(self, request, queryset):
         live = [device for device in queryset if not device.is_revoked]
         if not live:
-            self.message_user(request, "Revoked devices keep no token.", messages.WARNING)
+            self.message_user(request, _("Revoked devices keep no token."), messages.WARNING)
             return None
         if len(live) > TOKENS_PER_PAGE:
             self.message_user(
                 request,
-                f"Regenerate at most {TOKENS_PER_PAGE} tokens at a time: nothing was changed.",
+                _("Regenerate at most %(count)d tokens at a time: nothing was changed.")
+                % {"count": TOKENS_PER_PAGE},
                 messages.ERROR,
             )
             return None
         minted = [(device, services.device_regenerate_token(device=device)) for device in live]
         return self.show_tokens_once(request, minted, "given a new token")
 
-    @admin.action(description="Revoke the selected devices", permissions=["change"])
+    @admin.action(description=gettext_lazy("Revoke the selected devices"), permissions=["change"])
     def revoke(self, request, queryset):
         live = list(queryset.filter(revoked_at__isnull=True).select_related("household", "area"))
         if not live:
-            self.message_user(request, "The selected devices are revoked already.", messages.INFO)
+            self.message_user(
+                request, _("The selected devices are revoked already."), messages.INFO
+            )
             return None
         if request.POST.get("confirmed") != "yes":
             # Revoking cannot be undone: say what it does and ask first.
             context = {
                 **self.admin_site.each_context(request),
                 "opts": self.opts,
-                "title": "Revoke: confirm",
+                "title": _("Revoke: confirm"),
                 "devices": live,
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             }
@@ -192,8 +199,14 @@ class DeviceAdmin(admin.ModelAdmin):
             services.device_revoke(device=device)
         self.message_user(
             request,
-            f"Revoked {len(live)} device(s): nothing more is stored under their tokens, and "
-            "their connections close within about a second.",
+            ngettext(
+                "Revoked %(count)d device(s): nothing more is stored under their tokens, and "
+                "their connections close within about a second.",
+                "Revoked %(count)d device(s): nothing more is stored under their tokens, and "
+                "their connections close within about a second.",
+                len(live),
+            )
+            % {"count": len(live)},
             messages.SUCCESS,
         )
 
@@ -248,7 +261,7 @@ class DeviceAdmin(admin.ModelAdmin):
         minted = []
         if payload is not None:
             devices = Device.objects.select_related("household", "area").in_bulk(
-                [pk for pk, _ in minted_pairs]
+                [pk for pk, _token in minted_pairs]
             )
             minted = [(devices[pk], token) for pk, token in minted_pairs if pk in devices]
         scheme = "wss" if request.is_secure() else "ws"
@@ -258,7 +271,7 @@ class DeviceAdmin(admin.ModelAdmin):
             "minted": minted,
             "what": what,
             "device_url": f"{scheme}://{request.get_host()}/ws/device/",
-            "title": "Copy the device token now" if minted else "The token was shown once",
+            "title": _("Copy the device token now") if minted else _("The token was shown once"),
         }
         response = TemplateResponse(request, "admin/devices/device/token.html", context)
         response["Cache-Control"] = "no-store"
@@ -277,6 +290,20 @@ def _reader(request) -> str:
 TOKEN_COOKIE = "celc_new_tokens"  # noqa: S105 (a cookie name)
 TOKEN_COOKIE_SECONDS = 300
 TOKENS_PER_PAGE = 40  # a cookie holds about 4 KB
+
+
+# What the device list's state column says of each state (connection_state's words).
+STATE_WORDS = {
+    "on": pgettext_lazy("device state", "on"),
+    "off": pgettext_lazy("device state", "off"),
+    # Translators: a device state: on, but its heartbeats stopped.
+    "offline": pgettext_lazy("device state", "offline"),
+    # Translators: a device state: reported power off, then silent past the silence timeout.
+    "lost": pgettext_lazy("device state", "lost"),
+    # Translators: a device state: never heard from.
+    "unknown": pgettext_lazy("device state", "unknown"),
+    "revoked": pgettext_lazy("device state", "revoked"),
+}
 
 
 class WitnessedIntervalInline(admin.TabularInline):

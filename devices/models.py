@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Area(models.Model):
@@ -20,9 +21,9 @@ class Area(models.Model):
 
 
 class PowerState(models.TextChoices):
-    UNKNOWN = "unknown", "Unknown"
-    ON = "on", "Power on"
-    OFF = "off", "Power off"
+    UNKNOWN = "unknown", _("Unknown")
+    ON = "on", _("Power on")
+    OFF = "off", _("Power off")
 
 
 class Device(models.Model):
@@ -103,9 +104,9 @@ def connection_state(power_state: str, last_seen_at, now) -> str:
 
 
 class OutageStatus(models.TextChoices):
-    ONGOING = "ongoing", "Ongoing"
-    ENDED = "ended", "Ended"
-    LOST_CONTACT = "lost_contact", "Lost contact"
+    ONGOING = "ongoing", _("Ongoing")
+    ENDED = "ended", _("Ended")
+    LOST_CONTACT = "lost_contact", _("Lost contact")
 
 
 class Outage(models.Model):
@@ -172,8 +173,8 @@ class WitnessedInterval(models.Model):
 
 
 class CutKind(models.TextChoices):
-    PLANNED = "planned", "Planned cut"
-    EXEMPTION = "exemption", "Exemption (for example a declared storm)"
+    PLANNED = "planned", _("Planned cut")
+    EXEMPTION = "exemption", _("Exemption (for example a declared storm)")
 
 
 class PlannedCut(models.Model):

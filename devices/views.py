@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -107,12 +109,23 @@ def open_data_outages(request):
         )
     except ValueError:
         return refuse(
-            f"from and to are dates as YYYY-MM-DD, from {areas.FIRST_DAY} to {areas.LAST_DAY}."
+            # Translators: "from" and "to" are the address's ?from= and ?to= parameters,
+            # YYYY-MM-DD their format: keep them as they are.
+            _("from and to are dates as YYYY-MM-DD, from %(first)s to %(last)s.")
+            % {"first": areas.FIRST_DAY.isoformat(), "last": areas.LAST_DAY.isoformat()}
         )
     if first > last:
-        return refuse("from is after to.")
+        # Translators: "from" and "to" are the address's ?from= and ?to= parameters.
+        return refuse(_("from is after to."))
     if (last - first).days >= OPEN_DATA_MAX_DAYS:
-        return refuse(f"At most {OPEN_DATA_MAX_DAYS} days at a time.")
+        return refuse(
+            ngettext(
+                "At most %(days)d day at a time.",
+                "At most %(days)d days at a time.",
+                OPEN_DATA_MAX_DAYS,
+            )
+            % {"days": OPEN_DATA_MAX_DAYS}
+        )
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(areas.OPEN_DATA_COLUMNS)

@@ -8,10 +8,15 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.dateformat import format as date_format
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
 from common.admin import ReadOnlyAdmin
-from common.money import money_html
+from common.money import money_html, rupees
 from devices.models import Area
 from payouts import evidence, export, review
 from payouts.destinations import REFERENCES, SET_IT_AT, expected_reference, method_words
@@ -27,8 +32,18 @@ from payouts.models import (
 
 
 def rupees_html(amount, kind="ledger"):
-    """An amount in the site's one money format (common/money.py), with its `Rs`."""
-    return format_html("Rs {}", money_html(amount, kind))
+    """An amount in the site's one money format (common/money.py), `₹` included."""
+    return money_html(amount, kind)
+
+
+def rupees_words(amount) -> str:
+    """An exact amount inside a sentence: `₹`, Indian grouping, every decimal it has."""
+    return rupees(Decimal(amount), exact=True)
+
+
+def html_words(message: str, **values) -> str:
+    """A translated message holding HTML, its %(named)s values escaped."""
+    return mark_safe(message % {k: conditional_escape(v) for k, v in values.items()})  # noqa: S308
 
 
 @admin.register(LedgerEntry)
@@ -45,7 +60,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "note",
     )
 
-    @admin.display(description="amount", ordering="amount")
+    @admin.display(description=gettext_lazy("amount"), ordering="amount")
     def amount_shown(self, entry):
         return rupees_html(entry.amount)
 
@@ -68,13 +83,13 @@ class AccrualRunAdmin(ReadOnlyAdmin):
     )
     show_full_result_count = False
 
-    @admin.display(description="posted", ordering="posted_amount")
+    @admin.display(description=gettext_lazy("posted"), ordering="posted_amount")
     def posted_amount_shown(self, run):
         return rupees_html(run.posted_amount)
 
 
 class AreaFilter(admin.SimpleListFilter):
-    title = "area"
+    title = gettext_lazy("area")
     parameter_name = "area"
 
     def lookups(self, request, model_admin):
@@ -87,11 +102,11 @@ class AreaFilter(admin.SimpleListFilter):
 
 
 class ExportedFilter(admin.SimpleListFilter):
-    title = "exported"
+    title = gettext_lazy("exported")
     parameter_name = "exported"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Yes"), ("no", "No")]
+        return [("yes", _("Yes")), ("no", _("No"))]
 
     def queryset(self, request, queryset):
         if self.value() in ("yes", "no"):
@@ -103,40 +118,121 @@ def exported_words(payout: Payout) -> str:
     """When and by whom the payout went out in an export, or "" if it never did."""
     if payout.exported_at is None:
         return ""
-    return (
-        f"{timezone.localtime(payout.exported_at):%d %b %Y %H:%M} "
-        f"by {payout.exported_by or 'unrecorded'}"
-    )
+    when = date_format(timezone.localtime(payout.exported_at), "d M Y H:i")
+    if payout.exported_by is None:
+        # Translators: when a payout was exported, and that nobody was recorded doing it.
+        return _("%(when)s by unrecorded") % {"when": when}
+    # Translators: when a payout was exported, and by which staff member.
+    return _("%(when)s by %(who)s") % {"when": when, "who": payout.exported_by}
 
 
 # What each step's button and title say.
-ACTIONS = {"approve": "Approve", "reject": "Reject", "pay": "Mark paid"}
+ACTIONS = {
+    "approve": gettext_lazy("Approve"),
+    "reject": gettext_lazy("Reject"),
+    "pay": gettext_lazy("Mark paid"),
+}
+TITLES = {
+    "approve": gettext_lazy("Approve: confirm"),
+    "reject": gettext_lazy("Reject: confirm"),
+    "pay": gettext_lazy("Mark paid: confirm"),
+}
 
 STEPS = {
     # URL name of the step -> (target state, what the note is, whether it is required)
     "approve": (PayoutState.APPROVED, "", False),
-    "reject": (PayoutState.REJECTED, "Reason (the household sees it)", True),
-    "pay": (PayoutState.PAID, "Payment reference", True),
+    "reject": (PayoutState.REJECTED, gettext_lazy("Reason (the household sees it)"), True),
+    "pay": (PayoutState.PAID, gettext_lazy("Payment reference"), True),
 }
 
+# The states and rejections as the pages name them (the models' labels are not translated).
+STATE_LABELS = review.STATE_LABELS
+REJECTION_LABELS = {
+    RejectionKind.RETURN: gettext_lazy("Return to the balance"),
+    RejectionKind.REFUSE: gettext_lazy("Refuse the claim"),
+}
 
 REJECTION_HELP = {
-    RejectionKind.RETURN: "The money goes back to the balance (for example, wrong account "
-    "details): the household is paid next time, and that payout waits for review.",
-    RejectionKind.REFUSE: "The outages it paid for are withheld for good: its money comes back, "
-    "and an adjustment takes back everything the ledger holds for them (all they accrued, "
-    "after this payout too); they never count again.",
+    RejectionKind.RETURN: gettext_lazy(
+        "The money goes back to the balance (for example, wrong account "
+        "details): the household is paid next time, and that payout waits for review."
+    ),
+    RejectionKind.REFUSE: gettext_lazy(
+        "The outages it paid for are withheld for good: its money comes back, "
+        "and an adjustment takes back everything the ledger holds for them (all they accrued, "
+        "after this payout too); they never count again."
+    ),
 }
 
 
 def balance_words(amount: Decimal, payouts: int = 1) -> str:
-    """A change of balance in words, for the reviewer: never a bare sign to misread."""
-    whose = "the balance" if payouts == 1 else f"the balances of the {payouts} payouts' households"
+    """A change of balance in words, for the reviewer: never a bare sign to misread.
+
+    A clause the page puts after "Returned:" and "Now, it", e.g. "adds ₹14.00 to the balance".
+    """
+    values = {"amount": rupees_words(abs(amount)), "count": payouts}
+    if amount == 0:
+        if payouts > 1:
+            return (
+                ngettext(
+                    "leaves the balances of the %(count)d payouts' households as they are",
+                    "leaves the balances of the %(count)d payouts' households as they are",
+                    payouts,
+                )
+                % values
+            )
+        return _("leaves the balance as it is")
+    if payouts == 1:
+        if amount > 0:
+            # Translators: what a rejection does to the household's balance, after "Now, it".
+            return _("adds %(amount)s to the balance") % values
+        return _("takes %(amount)s from the balance") % values
     if amount > 0:
-        return f"adds Rs {amount} to {whose}"
-    if amount < 0:
-        return f"takes Rs {-amount} from {whose}"
-    return f"leaves {whose} as they are" if payouts > 1 else "leaves the balance as it is"
+        return (
+            ngettext(
+                "adds %(amount)s to the balances of the %(count)d payouts' households",
+                "adds %(amount)s to the balances of the %(count)d payouts' households",
+                payouts,
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "takes %(amount)s from the balances of the %(count)d payouts' households",
+            "takes %(amount)s from the balances of the %(count)d payouts' households",
+            payouts,
+        )
+        % values
+    )
+
+
+# What a payout in a state it cannot leave that way is, on the confirmation page.
+CANNOT_BE = {
+    # Translators: %(state)s is the payout's state, e.g. "paid: it cannot be approved".
+    PayoutState.APPROVED: gettext_lazy("%(state)s: it cannot be approved"),
+    PayoutState.REJECTED: gettext_lazy("%(state)s: it cannot be rejected"),
+    PayoutState.PAID: gettext_lazy("%(state)s: it cannot be marked paid"),
+    PayoutState.AWAITING: gettext_lazy("%(state)s: it cannot be put back for review"),
+}
+
+
+# What a step did, said after the confirmation page: "3 payout(s) approved.".
+DONE = {
+    PayoutState.APPROVED: ngettext_lazy(
+        "%(count)d payout(s) approved.", "%(count)d payout(s) approved.", "count"
+    ),
+    PayoutState.REJECTED: ngettext_lazy(
+        "%(count)d payout(s) rejected.", "%(count)d payout(s) rejected.", "count"
+    ),
+    PayoutState.PAID: ngettext_lazy(
+        "%(count)d payout(s) marked paid.", "%(count)d payout(s) marked paid.", "count"
+    ),
+    PayoutState.AWAITING: ngettext_lazy(
+        "%(count)d payout(s) put back for review.",
+        "%(count)d payout(s) put back for review.",
+        "count",
+    ),
+}
 
 
 def was_approved(payout: Payout) -> bool:
@@ -148,13 +244,63 @@ def where_it_goes(payout: Payout) -> tuple[str, str]:
     """(where the payout goes, why it cannot go yet): as approved, else the household's now."""
     approved = payout.destination()
     if approved.method:
-        return approved.label() or "as approved, unreadable", ""
+        return approved.label() or _("as approved, unreadable"), ""
     if payout.state != PayoutState.AWAITING:
         if not was_approved(payout):
-            return "", "never approved"
-        return "", "no destination was recorded when it was approved"
+            return "", _("never approved")
+        return "", _("no destination was recorded when it was approved")
     household = payout.household.payout_destination()
     return household.label(), household.unusable_because()
+
+
+def payout_link(payout_id: int) -> str:
+    return reverse("admin:payouts_payout_change", args=[payout_id])
+
+
+def evidence_lists(shown: dict) -> dict:
+    """The lists the payout's page puts inside its sentences, each item in words (HTML)."""
+    return {
+        # "Pays again the money of …": the rejected payouts this one carries.
+        "carries_list": mark_safe(  # noqa: S308 (each item escaped by html_words)
+            ", ".join(
+                html_words(
+                    _(
+                        '<a href="%(url)s">rejected payout #%(payout)s</a> (%(amount)s, '
+                        "returned to the balance %(date)s: %(reason)s)"
+                    ),
+                    url=payout_link(p.pk),
+                    payout=p.pk,
+                    amount=rupees_words(p.amount),
+                    date=date_format(timezone.localtime(p.decided_at), "j M Y")
+                    if p.decided_at
+                    else "",
+                    reason=p.reason,
+                )
+                for p in shown["carries"]
+            )
+        ),
+        # "… paid again with …": the payouts that pay this rejected one again.
+        "carried_by_list": mark_safe(  # noqa: S308 (each item escaped by html_words)
+            ", ".join(
+                html_words(
+                    _('<a href="%(url)s">payout #%(payout)s</a>'),
+                    url=payout_link(p.pk),
+                    payout=p.pk,
+                )
+                for p in shown["carried_by"]
+            )
+        ),
+        # "… withheld for good": the outages its rejection refused.
+        "refused_list": ", ".join(outage_words(r.outage_id, r.amount) for r in shown["refused"]),
+    }
+
+
+def outage_words(outage_id: int, amount: Decimal) -> str:
+    # Translators: an outage and what the ledger held for it, e.g. "outage #12 (₹14.004438)".
+    return _("outage #%(outage)s (%(amount)s)") % {
+        "outage": outage_id,
+        "amount": rupees_words(amount),
+    }
 
 
 @admin.register(Payout)
@@ -211,9 +357,12 @@ class PayoutAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Where it goes", {"fields": ["destination_approved", "destination_of_household"]}),
         (
-            "Review",
+            gettext_lazy("Where it goes"),
+            {"fields": ["destination_approved", "destination_of_household"]},
+        ),
+        (
+            gettext_lazy("Review"),
             {
                 "fields": [
                     *("decided_at", "decided_by", "rejection", "reason", "flags"),
@@ -235,53 +384,57 @@ class PayoutAdmin(admin.ModelAdmin):
     def has_review_permission(self, request):
         return request.user.has_perm("payouts.review_payout")
 
-    @admin.display(description="amount", ordering="amount")
+    @admin.display(description=gettext_lazy("amount"), ordering="amount")
     def amount_shown(self, payout):
         return rupees_html(payout.amount, "paise")
 
-    @admin.display(description="destination")
+    @admin.display(description=gettext_lazy("destination"))
     def destination(self, payout):
         label, why = where_it_goes(payout)
         if label:
             return label
-        return format_html('<span class="no-destination">None: {}</span>', why)
+        return format_html(
+            '<span class="no-destination">{}</span>',
+            # Translators: a payout with no destination, and why.
+            _("None: %(why)s") % {"why": why},
+        )
 
-    @admin.display(description="exported", ordering="exported_at")
+    @admin.display(description=gettext_lazy("exported"), ordering="exported_at")
     def exported(self, payout):
-        return exported_words(payout) or "not exported"
+        return exported_words(payout) or _("not exported")
 
-    @admin.display(description="approved to")
+    @admin.display(description=gettext_lazy("approved to"))
     def destination_approved(self, payout):
         approved = payout.destination()
         if approved.method:
-            return approved.details() or "unreadable"
+            return approved.details() or _("unreadable")
         if payout.state == PayoutState.AWAITING:
-            return "not approved yet: the household's destination below is copied when it is"
+            return _("not approved yet: the household's destination below is copied when it is")
         if was_approved(payout):
-            return "not recorded (approved before payouts recorded where they go)"
-        return "never approved"
+            return _("not recorded (approved before payouts recorded where they go)")
+        return _("never approved")
 
-    @admin.display(description="household's destination now")
+    @admin.display(description=gettext_lazy("household's destination now"))
     def destination_of_household(self, payout):
         now = payout.household.payout_destination()
         if not now.ready():
             return format_html(
-                '<span class="no-destination">{}{}: the payout cannot be approved until the '
-                "household sets one at {}</span>",
-                now.unusable_because()[:1].upper(),
-                now.unusable_because()[1:],
-                SET_IT_AT,
+                '<span class="no-destination">{}</span>',
+                _("%(why)s: the payout cannot be approved until the household sets one at %(url)s")
+                % {"why": capfirst(now.unusable_because()), "url": SET_IT_AT},
             )
         approved = payout.destination()
         if approved.method and approved.normalised() != now.normalised():
-            return format_html(
-                "{} <strong>(changed since the approval: this payout still goes where it "
-                "was approved)</strong>",
-                now.details(),
+            return html_words(
+                _(
+                    "%(destination)s <strong>(changed since the approval: this payout still "
+                    "goes where it was approved)</strong>"
+                ),
+                destination=now.details(),
             )
         return now.details()
 
-    @admin.display(description="areas")
+    @admin.display(description=gettext_lazy("areas"))
     def areas(self, payout):
         return ", ".join(sorted({d.area.code for d in payout.household.devices.all()}))
 
@@ -309,11 +462,15 @@ class PayoutAdmin(admin.ModelAdmin):
         payout = self.get_object(request, object_id)
         extra = dict(extra_context or {})
         if payout is not None:
-            extra["evidence"] = evidence.evidence(payout)
+            shown = evidence.evidence(payout)
+            extra["evidence"] = shown
+            extra.update(evidence_lists(shown))
+            extra["state_labels"] = STATE_LABELS
+            extra["rejection_labels"] = REJECTION_LABELS
             extra["steps"] = (
                 [
-                    (name, to.label)
-                    for name, (to, _, _) in STEPS.items()
+                    (name, ACTIONS[name])
+                    for name, (to, _note, _required) in STEPS.items()
                     if to in TRANSITIONS[PayoutState(payout.state)]
                 ]
                 if self.has_review_permission(request)
@@ -331,19 +488,21 @@ class PayoutAdmin(admin.ModelAdmin):
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
         return redirect(f"{reverse('admin:payouts_payout_review', args=[step])}?ids={ids}")
 
-    @admin.action(description="Approve selected payouts…", permissions=["review"])
+    @admin.action(description=gettext_lazy("Approve selected payouts…"), permissions=["review"])
     def approve_selected(self, request, queryset):
         return self._to_review(queryset, "approve")
 
-    @admin.action(description="Reject selected payouts…", permissions=["review"])
+    @admin.action(description=gettext_lazy("Reject selected payouts…"), permissions=["review"])
     def reject_selected(self, request, queryset):
         return self._to_review(queryset, "reject")
 
-    @admin.action(description="Mark selected payouts paid…", permissions=["review"])
+    @admin.action(description=gettext_lazy("Mark selected payouts paid…"), permissions=["review"])
     def mark_selected_paid(self, request, queryset):
         return self._to_review(queryset, "pay")
 
-    @admin.action(description="Export selected approved payouts as CSV", permissions=["view"])
+    @admin.action(
+        description=gettext_lazy("Export selected approved payouts as CSV"), permissions=["view"]
+    )
     def export_selected(self, request, queryset):
         try:
             content, left_out = export.export_csv(queryset, by=request.user)
@@ -383,16 +542,20 @@ class PayoutAdmin(admin.ModelAdmin):
             # Marking paid: each payout its own reference (one payment, one payout).
             references = {p.pk: request.POST.get(f"reference-{p.pk}", "").strip() for p in payouts}
             if to == PayoutState.PAID and not any(references.values()):
-                error = "Give each payout's payment reference."
+                error = _("Give each payout's payment reference.")
             elif to != PayoutState.PAID and note_required and not note:
-                error = f"{note_label} is required."
+                # Translators: a field of the form left empty, e.g. "Reason … is required."
+                error = _("%(field)s is required.") % {"field": note_label}
             elif to == PayoutState.REJECTED and rejection not in RejectionKind.values:
                 error = review.CHOOSE_REJECTION
             else:
                 done, refused = 0, []
                 for payout in payouts:
                     if to == PayoutState.PAID and not references[payout.pk]:
-                        refused.append(f"Payout #{payout.pk}: no reference given: left as it is.")
+                        refused.append(
+                            _("Payout #%(payout)s: no reference given: left as it is.")
+                            % {"payout": payout.pk}
+                        )
                         continue
                     try:
                         review.transition(
@@ -414,7 +577,7 @@ class PayoutAdmin(admin.ModelAdmin):
                     error = refused[0]  # the same page again, to correct it
                 else:
                     if done:
-                        self.message_user(request, f"{done} payout(s) {review.verb(to)}.")
+                        self.message_user(request, DONE[to] % {"count": done})
                     for problem in refused:
                         self.message_user(request, problem, messages.WARNING)
                     if len(payouts) == 1:
@@ -425,16 +588,21 @@ class PayoutAdmin(admin.ModelAdmin):
             label, why = where_it_goes(p)
             blocker = ""
             if to not in TRANSITIONS[PayoutState(p.state)]:
-                blocker = f"{p.get_state_display().lower()}: it cannot be {review.verb(to)}"
+                blocker = CANNOT_BE[to] % {"state": str(STATE_LABELS[p.state]).lower()}
             elif to == PayoutState.APPROVED and why:
                 blocker = review.no_destination(p, p.household.payout_destination())
             elif to == PayoutState.PAID and not p.destination_method:
-                blocker = "approved with no destination recorded: reject it"
+                blocker = _("approved with no destination recorded: reject it")
             effects = None
             if to == PayoutState.REJECTED and not blocker:
                 effects = review.rejection_effects(p)
                 for effect in effects.values():
                     effect["words"] = balance_words(effect["net"])
+                refusing = effects[RejectionKind.REFUSE]
+                # "… taken back for outage #12 (₹14.004438)": the outages a refusal refuses.
+                refusing["outage_list"] = ", ".join(
+                    outage_words(outage, amount) for outage, amount in refusing["outages"]
+                ) or _("no outage")
             household = p.household.payout_destination()
             if to == PayoutState.APPROVED and not blocker:
                 # Approving copies the household's destination: show all of it, and carry
@@ -455,10 +623,11 @@ class PayoutAdmin(admin.ModelAdmin):
         movable = [row["payout"] for row in rows if not row["blocker"]]
         effects = [row["effects"] for row in rows if row["effects"]]
         methods = sorted({p.destination_method for p in movable if p.destination_method})
+        exported = [p for p in movable if p.exported_at] if to == PayoutState.REJECTED else []
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"{ACTIONS[step]}: confirm",
+            "title": TITLES[step],
             "action": ACTIONS[step],
             "step": step,
             "target": to,
@@ -467,7 +636,9 @@ class PayoutAdmin(admin.ModelAdmin):
             "movable": movable,
             "note_label": "" if to == PayoutState.PAID else note_label,
             "note_required": note_required,
-            "exported": [p for p in movable if p.exported_at] if to == PayoutState.REJECTED else [],
+            "exported": exported,
+            "exported_ids": ", ".join(f"#{p.pk}" for p in exported),
+            "state_labels": STATE_LABELS,
             # Marking paid: what the reference of each method being paid is and looks like.
             "references": [
                 {"method": method_words(m), "expected": expected_reference(m)}
@@ -483,7 +654,7 @@ class PayoutAdmin(admin.ModelAdmin):
             "rejections": [
                 {
                     "value": kind.value,
-                    "label": kind.label,
+                    "label": REJECTION_LABELS[kind],
                     "help": REJECTION_HELP[kind],
                     "checked": rejection == kind.value,
                     "net": balance_words(

@@ -23,14 +23,17 @@ from dataclasses import dataclass, fields
 
 from django.db import models
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 SET_IT_AT = "/accounts/payout-details/"
 
 
 class PayoutMethod(models.TextChoices):
-    UPI = "upi", "UPI"
-    BANK = "bank", "Bank transfer"
-    BILL = "bill", "Credit on the electricity bill"
+    UPI = "upi", gettext_lazy("UPI")
+    BANK = "bank", gettext_lazy("Bank transfer")
+    # Translators: paid as a credit against the household's next electricity bill.
+    BILL = "bill", gettext_lazy("Credit on the electricity bill")
 
 
 # NPCI: a handle of letters, digits, dots, hyphens or underscores, "@", the PSP's handle.
@@ -82,37 +85,39 @@ class Destination:
         d = self.normalised()
         if not d.method:
             return {
-                "method": "Choose how you are paid: UPI, bank transfer, "
-                "or a credit on your electricity bill."
+                "method": _(
+                    "Choose how you are paid: UPI, bank transfer, "
+                    "or a credit on your electricity bill."
+                )
             }
         out = {}
         if d.method == PayoutMethod.UPI:
             if not d.upi_id:
-                out["upi_id"] = "Give your UPI ID, for example name@okbank."
+                out["upi_id"] = _("Give your UPI ID, for example name@okbank.")
             elif not UPI_ID.match(d.upi_id):
-                out["upi_id"] = (
+                out["upi_id"] = _(
                     "A UPI ID looks like name@bank: letters, digits, dots, hyphens or "
                     "underscores, then @ and your bank's or app's handle."
                 )
         elif d.method == PayoutMethod.BANK:
             if not d.bank_account:
-                out["bank_account"] = "Give the bank account number."
+                out["bank_account"] = _("Give the bank account number.")
             elif not BANK_ACCOUNT.match(d.bank_account):
-                out["bank_account"] = "An account number is 9 to 18 digits."
+                out["bank_account"] = _("An account number is 9 to 18 digits.")
             if not d.ifsc:
-                out["ifsc"] = "Give the branch's IFSC, printed on your cheque book or passbook."
+                out["ifsc"] = _("Give the branch's IFSC, printed on your cheque book or passbook.")
             elif not IFSC.match(d.ifsc):
-                out["ifsc"] = (
+                out["ifsc"] = _(
                     "An IFSC is 11 characters: 4 letters, a zero, then 6 letters or "
                     "digits, for example HDFC0001234."
                 )
             if not LETTER.search(d.account_holder):
-                out["account_holder"] = "Give the account holder's name as the bank has it."
+                out["account_holder"] = _("Give the account holder's name as the bank has it.")
         elif d.method == PayoutMethod.BILL:
             if not d.consumer_number:
-                out["consumer_number"] = "Give the consumer number printed on your bill."
+                out["consumer_number"] = _("Give the consumer number printed on your bill.")
             elif not CONSUMER_NUMBER.match(d.consumer_number):
-                out["consumer_number"] = (
+                out["consumer_number"] = _(
                     "A consumer number is 6 to 20 letters or digits, at least one of them "
                     "a digit, as printed on your electricity bill."
                 )
@@ -127,10 +132,17 @@ class Destination:
             return ""
         d = self.normalised()
         if d.method == PayoutMethod.UPI:
-            return f"UPI to {d.upi_id}"
+            # Translators: where a household's payouts go, e.g. "UPI to alice@okbank".
+            return _("UPI to %(upi)s") % {"upi": d.upi_id}
         if d.method == PayoutMethod.BANK:
-            return f"Bank transfer to account ending {d.bank_account[-4:]} ({d.ifsc})"
-        return f"Credit on the electricity bill of consumer {d.consumer_number}"
+            # Translators: "ending" is followed by the last 4 digits of the account number.
+            return _("Bank transfer to account ending %(last_digits)s (%(ifsc)s)") % {
+                "last_digits": d.bank_account[-4:],
+                "ifsc": d.ifsc,
+            }
+        return _("Credit on the electricity bill of consumer %(consumer_number)s") % {
+            "consumer_number": d.consumer_number
+        }
 
     def details(self) -> str:
         """Everything a reviewer checks, the full account number included ("" unless ready)."""
@@ -138,10 +150,9 @@ class Destination:
             return ""
         d = self.normalised()
         if d.method == PayoutMethod.BANK:
-            return (
-                f"Bank transfer to account {d.bank_account}, IFSC {d.ifsc}, "
-                f"account holder {d.account_holder}"
-            )
+            return _(
+                "Bank transfer to account %(account)s, IFSC %(ifsc)s, account holder %(holder)s"
+            ) % {"account": d.bank_account, "ifsc": d.ifsc, "holder": d.account_holder}
         return d.label()
 
     def fingerprint(self) -> str:
@@ -159,8 +170,12 @@ class Destination:
         if not problems:
             return ""
         if "method" in problems:
-            return "no payout destination"
-        return f"no usable payout destination ({'; '.join(problems.values())})"
+            # Translators: inside a sentence for the reviewer, "alice has no payout destination".
+            return _("no payout destination")
+        # Translators: inside a sentence for the reviewer; in parentheses, what is wrong.
+        return _("no usable payout destination (%(problems)s)") % {
+            "problems": "; ".join(problems.values())
+        }
 
     def as_dict(self) -> dict[str, str]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -172,41 +187,60 @@ HOUSEHOLD_FIELDS = tuple(f"payout_{f.name}" for f in fields(Destination))
 
 @dataclass(frozen=True)
 class ReferenceShape:
-    name: str  # what the payment's reference is called for this method
-    shape: str  # what it looks like, for the reviewer
+    name: str  # what the payment's reference is called for this method (lazily translated)
+    shape: str  # what it looks like, for the reviewer (lazily translated)
     pattern: re.Pattern
 
 
 REFERENCES = {
     PayoutMethod.UPI: ReferenceShape(
-        "UPI reference (RRN)", "12 digits, e.g. 412345678901", re.compile(r"^[0-9]{12}$")
+        # Translators: RRN is the Retrieval Reference Number NPCI gives a UPI payment.
+        gettext_lazy("UPI reference (RRN)"),
+        gettext_lazy("12 digits, e.g. 412345678901"),
+        re.compile(r"^[0-9]{12}$"),
     ),
     PayoutMethod.BANK: ReferenceShape(
-        "UTR",
-        "12 to 22 letters or digits, e.g. HDFCN52026112812345",
+        # Translators: the Unique Transaction Reference of a bank transfer (NEFT, RTGS, IMPS).
+        gettext_lazy("UTR"),
+        gettext_lazy("12 to 22 letters or digits, e.g. HDFCN52026112812345"),
         re.compile(r"^[A-Z0-9]{12,22}$"),
     ),
     PayoutMethod.BILL: ReferenceShape(
-        "bill-credit reference",
-        "4 to 40 letters, digits, - or /, e.g. TNPDCL/CR/2026-118 (not a bare 12-digit "
-        "number: that is a UPI reference)",
+        # Translators: the billing system's reference of a credit on an electricity bill.
+        gettext_lazy("bill-credit reference"),
+        gettext_lazy(
+            "4 to 40 letters, digits, - or /, e.g. TNPDCL/CR/2026-118 (not a bare 12-digit "
+            "number: that is a UPI reference)"
+        ),
         re.compile(r"^[A-Za-z0-9/-]{4,40}$"),
     ),
+}
+
+# Each method inside a sentence ("Payout #3 goes by bank transfer: ...").
+METHOD_WORDS = {
+    PayoutMethod.UPI: gettext_lazy("UPI"),
+    # Translators: the payout method inside a sentence, "goes by bank transfer".
+    PayoutMethod.BANK: gettext_lazy("bank transfer"),
+    # Translators: the payout method inside a sentence, "goes by credit on the electricity bill".
+    PayoutMethod.BILL: gettext_lazy("credit on the electricity bill"),
 }
 
 
 def method_words(method: str) -> str:
     """The method inside a sentence: "UPI", "bank transfer", "credit on the electricity bill"."""
-    if method not in PayoutMethod.values:
-        return "no method"
-    label = PayoutMethod(method).label
-    return label if method == PayoutMethod.UPI else label.lower()
+    if method not in METHOD_WORDS:
+        # Translators: inside a sentence, "Payout #3 goes by no method".
+        return _("no method")
+    return str(METHOD_WORDS[method])
 
 
 def expected_reference(method: str) -> str:
     """What the reference of a payment by `method` is and looks like, for the reviewer."""
     expected = REFERENCES.get(method)
-    return f"the {expected.name}: {expected.shape}" if expected else ""
+    if not expected:
+        return ""
+    # Translators: e.g. "the UTR: 12 to 22 letters or digits, e.g. HDFCN52026112812345".
+    return _("the %(reference)s: %(shape)s") % {"reference": expected.name, "shape": expected.shape}
 
 
 def normalised_reference(method: str, reference: str) -> str:
@@ -218,7 +252,7 @@ def normalised_reference(method: str, reference: str) -> str:
 def reference_problem(method: str, reference: str) -> str:
     """Why `reference` cannot be the reference of a payment by `method` ("" when it can)."""
     if method not in REFERENCES:
-        return "no payout destination was recorded when it was approved"
+        return _("no payout destination was recorded when it was approved")
     expected = REFERENCES[method]
     reference = normalised_reference(method, reference)
     fits = bool(expected.pattern.match(reference))
@@ -226,4 +260,9 @@ def reference_problem(method: str, reference: str) -> str:
         fits = False
     if fits:
         return ""
-    return f"its reference is {expected_reference(method)}; “{reference}” is not one"
+    # Translators: why a payment's reference is refused; the first part is e.g. "the UTR:
+    # 12 to 22 letters or digits, ...", the quoted one what the reviewer typed.
+    return _("its reference is %(expected)s; “%(reference)s” is not one") % {
+        "expected": expected_reference(method),
+        "reference": reference,
+    }

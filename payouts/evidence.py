@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from devices import areas
 from devices.models import Outage, PlannedCut, PowerOnSpan
@@ -319,11 +321,12 @@ def unpaid_stretches(facts, policies) -> list[dict]:
                 "cut": cuts.get(window[3]),
                 "seconds": int(seconds),
                 "rule": (
-                    f"first {rule.planned_unpaid_seconds // 3600} h of a planned cut unpaid"
+                    _("first %(hours)d h of a planned cut unpaid")
+                    % {"hours": rule.planned_unpaid_seconds // 3600}
                     if window[2] == "planned"
-                    else "exemptions do not pay"
+                    else _("exemptions do not pay")
                 ),
-                "policy": rule.name or "default",
+                "policy": rule.name or pgettext("policy", "default"),
             }
         )
     return out

@@ -7,6 +7,7 @@ import io
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from common.spreadsheet import safe_cell
 from payouts.models import (
@@ -49,29 +50,44 @@ def export_csv(payouts, by=None) -> tuple[str, list[str]]:
         selected = list(
             payouts.select_for_update(of=("self",)).select_related("household").order_by("pk")
         )
-        why = {
-            "not approved": [p.pk for p in selected if p.state != PayoutState.APPROVED],
-            "approved with no destination recorded (reject them, returning the money to the "
-            "balance: it goes out with the next payout)": [
-                p.pk
-                for p in selected
-                if p.state == PayoutState.APPROVED and not p.destination().ready()
-            ],
-            "exported before (mark them paid with the bank's references)": [
-                p.pk
-                for p in selected
-                if p.state == PayoutState.APPROVED and p.exported_at is not None
-            ],
-        }
-        left = {pk for pks in why.values() for pk in pks}
+        why = [
+            (
+                # Translators: payouts left out of an export, and why; then "#3, #4".
+                _("Left out, not approved: %(payouts)s"),
+                [p.pk for p in selected if p.state != PayoutState.APPROVED],
+            ),
+            (
+                _(
+                    "Left out, approved with no destination recorded (reject them, returning "
+                    "the money to the balance: it goes out with the next payout): %(payouts)s"
+                ),
+                [
+                    p.pk
+                    for p in selected
+                    if p.state == PayoutState.APPROVED and not p.destination().ready()
+                ],
+            ),
+            (
+                _(
+                    "Left out, exported before (mark them paid with the bank's references): "
+                    "%(payouts)s"
+                ),
+                [
+                    p.pk
+                    for p in selected
+                    if p.state == PayoutState.APPROVED and p.exported_at is not None
+                ],
+            ),
+        ]
+        left = {pk for _reason, pks in why for pk in pks}
         left_out = [
-            f"Left out, {reason}: " + ", ".join(f"#{pk}" for pk in pks)
-            for reason, pks in why.items()
-            if pks
+            reason % {"payouts": ", ".join(f"#{pk}" for pk in pks)} for reason, pks in why if pks
         ]
         payouts = [p for p in selected if p.pk not in left]
         if not payouts:
-            raise PayoutError("Nothing selected can be exported. " + " ".join(left_out))
+            raise PayoutError(
+                _("Nothing selected can be exported. %(why)s") % {"why": " ".join(left_out)}
+            )
         Payout.objects.filter(pk__in=[p.pk for p in payouts], exported_at__isnull=True).update(
             exported_at=now, exported_by=by
         )

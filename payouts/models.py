@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from common.fields import ExactDecimalField
 from payouts.destinations import Destination, PayoutMethod
@@ -23,10 +24,10 @@ class AppendOnlyQuerySet(models.QuerySet):
 
 
 class EntryKind(models.TextChoices):
-    ACCRUAL = "accrual", "Accrual"
-    PAYOUT = "payout", "Payout"
-    REVERSAL = "reversal", "Reversal"
-    ADJUSTMENT = "adjustment", "Adjustment"
+    ACCRUAL = "accrual", _("Accrual")
+    PAYOUT = "payout", _("Payout")
+    REVERSAL = "reversal", _("Reversal")
+    ADJUSTMENT = "adjustment", _("Adjustment")
 
 
 class LedgerEntry(models.Model):
@@ -160,10 +161,10 @@ class AccrualRun(models.Model):
 
 
 class PayoutState(models.TextChoices):
-    AWAITING = "awaiting", "Awaiting review"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    PAID = "paid", "Paid"
+    AWAITING = "awaiting", _("Awaiting review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    PAID = "paid", _("Paid")
 
 
 class RejectionKind(models.TextChoices):

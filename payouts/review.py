@@ -17,6 +17,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from payouts.accrual import add_to_balances
 from payouts.destinations import (
@@ -67,9 +70,28 @@ def rejection_effects(payout: Payout) -> dict[str, dict]:
     }
 
 
-CHOOSE_REJECTION = (
+CHOOSE_REJECTION = gettext_lazy(
     "Say what the rejection does: return the money to the balance, or refuse the claim."
 )
+
+# The states as the admin names them (the model's labels are not translated).
+STATE_LABELS = {
+    PayoutState.AWAITING: gettext_lazy("Awaiting review"),
+    PayoutState.APPROVED: gettext_lazy("Approved"),
+    PayoutState.REJECTED: gettext_lazy("Rejected"),
+    PayoutState.PAID: gettext_lazy("Paid"),
+}
+
+# A step its payout's state does not allow.
+CANNOT_MOVE = {
+    # Translators: %(state)s is the payout's state now, e.g. "Payout #3 is paid: …".
+    PayoutState.APPROVED: gettext_lazy("Payout #%(payout)s is %(state)s: it cannot be approved."),
+    PayoutState.REJECTED: gettext_lazy("Payout #%(payout)s is %(state)s: it cannot be rejected."),
+    PayoutState.PAID: gettext_lazy("Payout #%(payout)s is %(state)s: it cannot be marked paid."),
+    PayoutState.AWAITING: gettext_lazy(
+        "Payout #%(payout)s is %(state)s: it cannot be put back for review."
+    ),
+}
 
 
 def transition(
@@ -97,13 +119,13 @@ def transition(
     to = PayoutState(to)
     note = note.strip()
     if to == PayoutState.REJECTED and not note:
-        raise PayoutError("Give a reason for the rejection.")
+        raise PayoutError(_("Give a reason for the rejection."))
     if to == PayoutState.REJECTED and rejection not in RejectionKind.values:
         raise PayoutError(CHOOSE_REJECTION)
     if to != PayoutState.REJECTED and rejection:
-        raise PayoutError("Only a rejection returns the money or refuses the claim.")
+        raise PayoutError(_("Only a rejection returns the money or refuses the claim."))
     if to == PayoutState.PAID and not note:
-        raise PayoutError("Give the payment's reference (bank, UPI or bill credit).")
+        raise PayoutError(_("Give the payment's reference (bank, UPI or bill credit)."))
     now = timezone.now()
     with transaction.atomic():
         payout = (
@@ -114,7 +136,7 @@ def transition(
         was = PayoutState(payout.state)
         if to not in TRANSITIONS[was]:
             raise PayoutError(
-                f"Payout #{payout.pk} is {was.label.lower()}: it cannot be {verb(to)}."
+                CANNOT_MOVE[to] % {"payout": payout.pk, "state": str(STATE_LABELS[was]).lower()}
             )
         changes: dict = {"state": to}
         if to in (PayoutState.APPROVED, PayoutState.REJECTED):
@@ -131,27 +153,42 @@ def transition(
                 destination.fingerprint(), seen_destination
             ):
                 raise PayoutError(
-                    f"Payout #{payout.pk}: the household changed where it goes while you were "
-                    f"looking (now {destination.details()}): look again before approving."
+                    _(
+                        "Payout #%(payout)s: the household changed where it goes while you "
+                        "were looking (now %(destination)s): look again before approving."
+                    )
+                    % {"payout": payout.pk, "destination": destination.details()}
                 )
             changes.update(destination_snapshot(destination))
         if to == PayoutState.REJECTED and payout.exported_at and not bank_returned:
             raise PayoutError(
-                f"Payout #{payout.pk} went to the bank in the export of "
-                f"{timezone.localtime(payout.exported_at):%d %b %Y %H:%M}: reject it only if "
-                "the bank returned it unpaid (say so), else mark it paid."
+                _(
+                    "Payout #%(payout)s went to the bank in the export of %(when)s: reject it "
+                    "only if the bank returned it unpaid (say so), else mark it paid."
+                )
+                % {
+                    "payout": payout.pk,
+                    "when": date_format(timezone.localtime(payout.exported_at), "d M Y H:i"),
+                }
             )
         if to == PayoutState.PAID:
             method = payout.destination_method
             if not method:
                 raise PayoutError(
-                    f"Payout #{payout.pk} was approved with no destination recorded: reject it, "
-                    "returning the money to the balance, and approve the next payout once the "
-                    "household has set one."
+                    _(
+                        "Payout #%(payout)s was approved with no destination recorded: reject "
+                        "it, returning the money to the balance, and approve the next payout "
+                        "once the household has set one."
+                    )
+                    % {"payout": payout.pk}
                 )
             problem = reference_problem(method, note)
             if problem:
-                raise PayoutError(f"Payout #{payout.pk} goes by {method_words(method)}: {problem}.")
+                raise PayoutError(
+                    # Translators: e.g. "Payout #3 goes by UPI: its reference is …".
+                    _("Payout #%(payout)s goes by %(method)s: %(problem)s.")
+                    % {"payout": payout.pk, "method": method_words(method), "problem": problem}
+                )
             note = normalised_reference(method, note)
             used = (
                 Payout.objects.filter(reference=note)
@@ -161,15 +198,20 @@ def transition(
             )
             if used is not None:
                 raise PayoutError(
-                    f"Payout #{payout.pk}: reference {note} already marks payout #{used} paid: "
-                    "one payment, one payout."
+                    _(
+                        "Payout #%(payout)s: reference %(reference)s already marks payout "
+                        "#%(used)s paid: one payment, one payout."
+                    )
+                    % {"payout": payout.pk, "reference": note, "used": used}
                 )
         if to == PayoutState.REJECTED:
             changes.update(reason=note, rejection=rejection)
         if to == PayoutState.PAID:
             changes.update(paid_at=now, paid_by=by, reference=note)
         if Payout.objects.filter(pk=payout.pk, state=was).update(**changes) != 1:
-            raise PayoutError(f"Payout #{payout.pk} was changed meanwhile: look again.")
+            raise PayoutError(
+                _("Payout #%(payout)s was changed meanwhile: look again.") % {"payout": payout.pk}
+            )
         PayoutTransition.objects.create(
             payout=payout,
             from_state=was,
@@ -230,16 +272,12 @@ def _reject(payout: Payout, kind: RejectionKind, by, now: datetime, reason: str)
 
 def no_destination(payout: Payout, destination: Destination) -> str:
     """Why a payout cannot be approved yet, for the reviewer."""
-    return (
-        f"Payout #{payout.pk}: {payout.household} has {destination.unusable_because()}: "
-        f"ask the household to set one at {SET_IT_AT}"
-    )
-
-
-def verb(state: PayoutState) -> str:
-    return {
-        PayoutState.APPROVED: "approved",
-        PayoutState.REJECTED: "rejected",
-        PayoutState.PAID: "marked paid",
-        PayoutState.AWAITING: "put back for review",
-    }[state]
+    # Translators: e.g. "Payout #3: bob has no payout destination: ask the household …".
+    return _(
+        "Payout #%(payout)s: %(household)s has %(why)s: ask the household to set one at %(url)s"
+    ) % {
+        "payout": payout.pk,
+        "household": payout.household,
+        "why": destination.unusable_because(),
+        "url": SET_IT_AT,
+    }

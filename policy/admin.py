@@ -4,7 +4,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from common.money import rupees
 from policy.forms import PREVIEW, REFERENCE_HOUSEHOLD, PolicyForm
 from policy.models import (
     MAX_GAP_LIMIT_SECONDS,
@@ -37,16 +40,23 @@ class PolicyAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "created_by", "tiers_shown")
     fieldsets = [
         (None, {"fields": ["name", "kind", "effective_from", "note"]}),
-        ("Compounding", {"fields": ["multiplier", "escalation"]}),
-        ("Tiers", {"fields": ["tiers"]}),
-        ("Both", {"fields": ["grace_seconds", "cap_per_outage", "cap_per_month"]}),
+        (gettext_lazy("Compounding"), {"fields": ["multiplier", "escalation"]}),
+        (gettext_lazy("Tiers"), {"fields": ["tiers"]}),
         (
-            "Evidence rules",
+            # Translators: the settings both kinds of policy (compounding, tiers) use.
+            gettext_lazy("Both"),
+            {"fields": ["grace_seconds", "cap_per_outage", "cap_per_month"]},
+        ),
+        (
+            gettext_lazy("Evidence rules"),
             {"fields": ["max_gap_seconds", "silence_timeout_seconds", "corroboration_households"]},
         ),
-        ("Planned cuts and exemptions", {"fields": ["planned_unpaid_hours", "exemptions_pay"]}),
         (
-            "Corroboration: how outages pay",
+            gettext_lazy("Planned cuts and exemptions"),
+            {"fields": ["planned_unpaid_hours", "exemptions_pay"]},
+        ),
+        (
+            gettext_lazy("Corroboration: how outages pay"),
             {
                 "fields": [
                     "corroborated_outages",
@@ -55,7 +65,7 @@ class PolicyAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Record", {"fields": ["created_at", "created_by"]}),
+        (gettext_lazy("Record"), {"fields": ["created_at", "created_by"]}),
     ]
     change_list_template = "admin/policy/policy/change_list.html"
     change_form_template = "admin/policy/policy/change_form.html"
@@ -71,12 +81,17 @@ class PolicyAdmin(admin.ModelAdmin):
             for name, options in fieldsets
         ]
 
-    @admin.display(description="tiers")
+    @admin.display(description=gettext_lazy("tiers"))
     def tiers_shown(self, policy):
         tiers = policy.parsed_tiers()
         if not tiers:
-            return "none"
-        return "; ".join(f"from hour {start}: Rs {rate} an hour" for start, rate in tiers)
+            return _("none")
+        return "; ".join(
+            # Translators: one tier of a policy, e.g. "from hour 3: ₹100.00 an hour".
+            _("from hour %(start)s: %(rate)s an hour")
+            % {"start": start, "rate": rupees(rate, exact=True)}
+            for start, rate in tiers
+        )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["preview"] = context["adminform"].form.preview()  # PolicyForm's
@@ -87,7 +102,7 @@ class PolicyAdmin(admin.ModelAdmin):
         context["preview_name"] = PREVIEW
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    @admin.display(boolean=True, description="in force now")
+    @admin.display(boolean=True, description=gettext_lazy("in force now"))
     def in_force(self, policy):
         current = Policy.objects.filter(effective_from__lte=timezone.now()).first()
         return current is not None and current.pk == policy.pk

@@ -7,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from policy.compensation import CutExample, cut_examples
 from policy.models import MAX_GAP_LIMIT_SECONDS, STARTS_FROM_NOW, Policy
@@ -45,14 +47,27 @@ class TiersWidget(forms.Widget):
         body = format_html_join(
             "",
             '<tr><td><input type="text" inputmode="decimal" name="{0}_from_{1}" id="{2}_from_{1}"'
-            ' value="{3}" aria-label="Tier {4}: from hour" size="6"></td>'
+            ' value="{3}" aria-label="{4}" size="6"></td>'
             '<td><input type="text" inputmode="decimal" name="{0}_rate_{1}" id="{2}_rate_{1}"'
-            ' value="{5}" aria-label="Tier {4}: rupees per hour" size="8"></td></tr>',
-            ((name, n, base_id, start, n + 1, rate) for n, (start, rate) in enumerate(rows)),
+            ' value="{5}" aria-label="{6}" size="8"></td></tr>',
+            (
+                (
+                    name,
+                    n,
+                    base_id,
+                    start,
+                    _("Tier %(n)d: from hour") % {"n": n + 1},
+                    rate,
+                    _("Tier %(n)d: rupees per hour") % {"n": n + 1},
+                )
+                for n, (start, rate) in enumerate(rows)
+            ),
         )
         return format_html(
-            '<table class="tiers-table"><thead><tr><th scope="col">From hour</th>'
-            '<th scope="col">Rupees per hour</th></tr></thead><tbody>{}</tbody></table>',
+            '<table class="tiers-table"><thead><tr><th scope="col">{}</th>'
+            '<th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>',
+            _("From hour"),
+            _("Rupees per hour"),
             body,
         )
 
@@ -71,17 +86,37 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
+# What is wrong with a number of a tier's row, for its hour and for its rupees per hour.
+NUMBER_ERRORS = {
+    "hour": {
+        "not a number": gettext_lazy("Row %(row)d: the hour “%(text)s” is not a number."),
+        "negative": gettext_lazy("Row %(row)d: the hour cannot be negative."),
+        "places": gettext_lazy("Row %(row)d: the hour has at most two decimal places."),
+    },
+    "rate": {
+        "not a number": gettext_lazy(
+            "Row %(row)d: the rupees per hour “%(text)s” is not a number."
+        ),
+        "negative": gettext_lazy("Row %(row)d: the rupees per hour cannot be negative."),
+        "places": gettext_lazy("Row %(row)d: the rupees per hour has at most two decimal places."),
+    },
+}
+
+
 def _number(text: str, row: int, what: str) -> Decimal:
+    """The row's hour (`what` "hour") or rupees per hour ("rate") as a number."""
+    errors = NUMBER_ERRORS[what]
+    values = {"row": row, "text": text}
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise forms.ValidationError(f"Row {row}: {what} “{text}” is not a number.") from None
+        raise forms.ValidationError(errors["not a number"] % values) from None
     if not number.is_finite():
-        raise forms.ValidationError(f"Row {row}: {what} “{text}” is not a number.")
+        raise forms.ValidationError(errors["not a number"] % values)
     if number < 0:
-        raise forms.ValidationError(f"Row {row}: {what} cannot be negative.")
+        raise forms.ValidationError(errors["negative"] % values)
     if number.as_tuple().exponent < -2:
-        raise forms.ValidationError(f"Row {row}: {what} has at most two decimal places.")
+        raise forms.ValidationError(errors["places"] % values)
     return number
 
 
@@ -103,17 +138,22 @@ class TiersField(forms.Field):
                 continue  # an empty row is no tier
             if not start_text or not rate_text:
                 raise forms.ValidationError(
-                    f"Row {n}: give both the hour it starts from and the rupees per hour."
+                    _("Row %(row)d: give both the hour it starts from and the rupees per hour.")
+                    % {"row": n}
                 )
-            start = _number(start_text, n, "the hour")
-            rate = _number(rate_text, n, "the rupees per hour")
+            start = _number(start_text, n, "hour")
+            rate = _number(rate_text, n, "rate")
             if previous is None and start != 0:
                 raise forms.ValidationError(
-                    "The first tier starts at hour 0 (Rs 0 there leaves the first hours unpaid)."
+                    _("The first tier starts at hour 0 (₹0 there leaves the first hours unpaid).")
                 )
             if previous is not None and start <= previous:
                 raise forms.ValidationError(
-                    f"Row {n}: tiers go up in hours: hour {start} is not after hour {previous}."
+                    _(
+                        "Row %(row)d: tiers go up in hours: hour %(start)s is not after "
+                        "hour %(previous)s."
+                    )
+                    % {"row": n, "start": start, "previous": previous}
                 )
             previous = start
             tiers.append([_json(start), format(rate.normalize(), "f")])
@@ -134,9 +174,11 @@ class PolicyForm(forms.ModelForm):
 
     tiers = TiersField(
         required=False,
-        label="Tiers",
-        help_text="For a tiered policy: from each hour of the cut on, this many rupees an hour, "
-        "until the next row's hour. The first row starts at hour 0; empty rows are ignored.",
+        label=gettext_lazy("Tiers"),
+        help_text=gettext_lazy(
+            "For a tiered policy: from each hour of the cut on, this many rupees an hour, "
+            "until the next row's hour. The first row starts at hour 0; empty rows are ignored."
+        ),
     )
 
     def __init__(self, *args, **kwargs):

@@ -7,19 +7,20 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from policy.compensation import Terms
 
 
 class PolicyKind(models.TextChoices):
-    COMPOUNDING = "compounding", "Compounding"
-    TIERS = "tiers", "Tiers"
+    COMPOUNDING = "compounding", _("Compounding")
+    TIERS = "tiers", _("Tiers")
 
 
 class OutageHandling(models.TextChoices):
-    PAY = "pay", "Pay automatically"
-    REVIEW = "review", "Pay after review"
-    WITHHOLD = "withhold", "Do not pay"
+    PAY = "pay", _("Pay automatically")
+    REVIEW = "review", _("Pay after review")
+    WITHHOLD = "withhold", _("Do not pay")
 
 
 STARTS_FROM_NOW = "A version applies forward only: give a time from now on."

@@ -5,7 +5,10 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
 
+from common import money as money_format
 from common.money import money_html, parse
 
 register = template.Library()
@@ -16,14 +19,12 @@ def when(value, fmt="j M Y, H:i:s"):
     """An ISO 8601 time as local (India Standard Time) text; empty for none."""
     if not value:
         return ""
-    from django.utils.dateformat import format as date_format
-
     return date_format(timezone.localtime(datetime.fromisoformat(value)), fmt)
 
 
 @register.filter
 def money(value, kind="ledger"):
-    """An amount in the one format (common/money.py), as HTML: `Rs` is the template's."""
+    """An amount in the one format (common/money.py), as HTML with its `₹`."""
     return money_html(value, kind)
 
 
@@ -35,30 +36,30 @@ def is_rising(value) -> bool:
 
 
 @register.filter
-def rupees(value, places=2):
-    """A decimal string with `places` decimals, without rounding up what is not yet owed."""
-    try:
-        amount = Decimal(value)
-    except (InvalidOperation, TypeError):
+def rupees(value):
+    """`₹` and an exact amount with Indian grouping, every decimal it has kept (at least
+    paise): tariffs, values a second, figures of the admin. Not a number: as given."""
+    amount = parse(value)
+    if amount is None:
         return value
-    step = Decimal(1).scaleb(-int(places))
-    return f"{amount.quantize(step, rounding='ROUND_DOWN'):,}"
+    return money_format.rupees(amount, exact=True)
 
 
 @register.filter
 def duration(value):
-    """Seconds (a number or decimal string) as `1 h 02 min 03 s`."""
+    """Seconds (a number or decimal string) as `1 h 02 min 03 s`, in the page's language."""
     try:
         total = int(Decimal(value))
     except (InvalidOperation, TypeError):
         return value
     hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
+    parts = {"h": hours, "min": f"{minutes:02d}", "s": f"{seconds:02d}"}
     if hours:
-        return f"{hours} h {minutes:02d} min {seconds:02d} s"
+        return _("%(h)s h %(min)s min %(s)s s") % parts
     if minutes:
-        return f"{minutes} min {seconds:02d} s"
-    return f"{seconds} s"
+        return _("%(min)s min %(s)s s") % {**parts, "min": minutes}
+    return _("%(s)s s") % {"s": seconds}
 
 
 @register.filter

@@ -3,15 +3,18 @@ a way back: a household's dashboard, the board, or the admin."""
 
 from django import template
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import landing_url_name
 
 register = template.Library()
 
 WORDS = {
-    "dashboard": "Go to your dashboard",
-    "board:board": "Go to the board",
-    "admin:index": "Go to the admin",
+    "dashboard": _("Go to your dashboard"),
+    # Translators: the electricity board's pages (/board/), for its staff.
+    "board:board": _("Go to the board"),
+    # Translators: Django's admin site, where installers and superusers work.
+    "admin:index": _("Go to the admin"),
 }
 
 

@@ -41,14 +41,14 @@ def test_the_30_day_chart_is_one_tab_stop_read_day_by_day_with_the_arrow_keys(
     assert bars.evaluate_all("bars => bars.filter(b => b.tabIndex === 0).length") == 1
     bars.last.focus()  # today
     expect_label = page.evaluate("() => document.activeElement.getAttribute('aria-label')")
-    assert expect_label == "28 Nov: Rs 0.00"
+    assert expect_label == "28 Nov: ₹0.00"
     page.keyboard.press("ArrowLeft")
     focused = page.evaluate("() => document.activeElement.getAttribute('aria-label')")
-    assert focused == "27 Nov: Rs 14.00"
+    assert focused == "27 Nov: ₹14.00"
     assert page.locator("#daychart .daychart-bar:focus .daychart-tip").is_visible()
     page.keyboard.press("Home")
     assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == (
-        "30 Oct: Rs 0.00"
+        "30 Oct: ₹0.00"
     )
 
 

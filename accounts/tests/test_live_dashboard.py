@@ -219,7 +219,7 @@ def test_the_balance_ticks_from_quotes_pauses_when_the_device_is_silent_and_rest
         outage.intervals(),
         heard[-8:],
     )
-    assert page.locator("#balance data.money").get_attribute("title") == f"Rs {held}"
+    assert page.locator("#balance data.money").get_attribute("title") == f"₹{held}"
     # Today's and the month's figures count the same money: never more than the balance,
     # which holds all alice ever earned (from the review: the page counted its first two
     # seconds twice in them, and kept them until reloaded).

@@ -145,7 +145,7 @@ def test_the_chart_scales_the_best_day_to_full_height():
 
     assert [b["percent"] for b in bars] == [0, 100.0, 33.33]
     assert [b["tick"] for b in bars] == ["", "", "03 Nov"]  # weekly, ending today
-    assert [b["label"] for b in bars] == ["01 Nov: Rs 0.00", "02 Nov: Rs 4.50", "03 Nov: Rs 1.50"]
+    assert [b["label"] for b in bars] == ["01 Nov: ₹0.00", "02 Nov: ₹4.50", "03 Nov: ₹1.50"]
     assert [b["today"] for b in bars] == [False, False, True]
 
 
@@ -194,14 +194,14 @@ def test_the_api_and_the_dashboard_agree_and_show_only_ones_own(
 
     assert state["balance"] == "14.004438"
     assert 'data-balance="14.004438"' in page
-    # One format everywhere, without script: rupees.paise, the sub-paise digits, the exact
+    # One format everywhere, without script: ₹ and rupees.paise, the sub-paise digits, the exact
     # 6 places on hover; the same for the balance and the outage's amount.
     money = (
-        '<data class="money" value="14.004438" title="Rs 14.004438">'
-        '14.00<span class="subpaise">44</span></data>'
+        '<data class="money" value="14.004438" title="₹14.004438">'
+        '₹14.00<span class="subpaise">44</span></data>'
     )
     assert page.count(money) >= 4  # balance, today, this month, the outage
-    assert "Home meter" in page and "Rs 0.000694" in page
+    assert "Home meter" in page and "₹0.000694" in page
     assert 'class="daychart-bar today" tabindex="0" aria-label="' in page
 
 

@@ -41,7 +41,7 @@ def test_the_list_filters_by_area_and_state_searches_and_totals(client, board_st
     assert in_area.context["totals"] == {"count": 1, "amount": Decimal("14.00")}
     assert [p.household.username for p in searched.context["cl"].result_list] == ["bob"]
     assert approved.context["totals"]["count"] == 0
-    assert b">28.00</data></strong> in all" in everything.content
+    assert ">₹28.00</data></strong> in all" in everything.content.decode()
 
 
 def test_the_payout_page_shows_its_evidence(client, board_staff, payout, register_device, bob):
@@ -451,12 +451,12 @@ def test_a_rejection_is_chosen_on_the_confirmation_page_with_what_it_does(
     assert 'type="radio" name="rejection" value="refuse"' in asked
     assert "checked" not in asked  # no default: a reviewer must choose
     assert ">Return to the balance</label>" in asked and ">Refuse the claim</label>" in asked
-    assert "Returned: adds Rs 14.00 to the balance." in asked
+    assert "Returned: adds ₹14.00 to the balance." in asked
     assert (
-        f"Refused: Rs 14.00 back, Rs 14.004438 taken back for outage #{outage.pk} "
-        "(Rs 14.004438): takes Rs 0.004438 from the balance." in asked
+        f"Refused: ₹14.00 back, ₹14.004438 taken back for outage #{outage.pk} "
+        "(₹14.004438): takes ₹0.004438 from the balance." in asked
     )
-    assert "Now, it takes Rs 0.004438 from the balance." in asked
+    assert "Now, it takes ₹0.004438 from the balance." in asked
     unsaid = client.post(url, {"note": "Meter tampered with"})
     assert unsaid.status_code == 200
     assert "Say what the rejection does" in unsaid.content.decode()
@@ -469,7 +469,7 @@ def test_a_rejection_is_chosen_on_the_confirmation_page_with_what_it_does(
     page = done.content.decode()
     assert "1 payout(s) rejected." in page
     assert 'data-rejection="refuse">Rejected: <strong>refuse the claim</strong>' in page
-    assert f"outage #{outage.pk} (Rs 14.004438) withheld for good" in page
+    assert f"outage #{outage.pk} (₹14.004438) withheld for good" in page
     assert "Refused for good</strong> with this payout" in page
     assert "Rejected (refuse the claim)" in page  # the review history
 
@@ -489,7 +489,7 @@ def test_the_next_payout_says_it_pays_a_returned_one_again(
 
     assert "Rejected: <strong>return to the balance</strong>" in returned
     assert f'paid again with <a href="/admin/payouts/payout/{again.pk}/change/">' in returned
-    assert f"rejected payout #{payout.pk}</a> (Rs 14.00, returned to the balance" in carrying
+    assert f"rejected payout #{payout.pk}</a> (₹14.00, returned to the balance" in carrying
     assert "this payout waits for review" in carrying
     assert f"carries Rs 14.00 returned to the balance by rejected payout #{payout.pk}" in carrying
 
@@ -691,10 +691,10 @@ def test_the_page_says_what_came_from_before_and_what_stays_for_the_next_payout(
         Decimal("0.008876"),
     )
     assert "Nothing carried from before" in first_page
-    assert "Left in the balance for the next payout (under a paisa): Rs 0.004438" in first_page
-    assert "Carried from before (what earlier payouts left under a paisa): Rs 0.004438" in (
+    assert "Left in the balance for the next payout (under a paisa): ₹0.004438" in first_page
+    assert "Carried from before (what earlier payouts left under a paisa): ₹0.004438" in (
         second_page
     )
-    assert "Left in the balance for the next payout (under a paisa): Rs 0.008876" in second_page
+    assert "Left in the balance for the next payout (under a paisa): ₹0.008876" in second_page
     for page in (first_page, second_page):
-        assert "sub-paise left for the next payout" not in page and "Rs -" not in page
+        assert "sub-paise left for the next payout" not in page and "-₹" not in page

@@ -56,7 +56,7 @@ def test_board_staff_approve_and_pay_and_the_household_sees_it_paid(
     evidence = staff.locator("#evidence")
     expect(evidence).to_contain_text("Evidence: the outages this payout pays for")
     expect(evidence).to_contain_text("Home meter (TN-CHN-042)")
-    expect(evidence).to_contain_text("Rs 14.004438")
+    expect(evidence).to_contain_text("₹14.004438")
 
     staff.get_by_role("link", name="Approve").click()
     staff.get_by_role("button", name="Yes, approve").click()
@@ -160,7 +160,7 @@ def test_board_staff_review_payouts_and_cannot_approve_one_going_nowhere(
     expect(returning).not_to_be_checked()
     expect(refusing).not_to_be_checked()
     expect(refusing).to_have_accessible_description(
-        re.compile(r"withheld for good.*Now, it takes Rs 0\.004438 from the balance\.")
+        re.compile(r"withheld for good.*Now, it takes ₹0\.004438 from the balance\.")
     )
     page.get_by_role("button", name="Yes, reject").click()  # the browser asks for a choice
     assert page.evaluate("document.getElementById('id_rejection_refuse').validity.valueMissing")

@@ -245,7 +245,7 @@ def test_the_preview_shows_what_cuts_would_pay_without_saving(client, board_staf
         (8, Decimal("500"), "per outage"),
     ]
     page = response.content.decode()
-    assert "<strong>Rs 500.00</strong> (the cap per outage)" in page
+    assert "<strong>₹500.00</strong> (the cap per outage)" in page
     assert 'value="Tiers, Delhi style"' not in page  # what was entered, not a preset
     assert 'name="tiers_rate_2" id="id_tiers_rate_2" value="100"' in page
 

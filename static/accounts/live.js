@@ -26,10 +26,16 @@
   var monthEl = document.getElementById("month");
   var frozenNote = document.getElementById("frozen-note");
   var quoteEl = document.getElementById("quote");
+  // The page's words come from the server's catalogue in its language (/jsi18n/).
   var LABELS = {
-    on: "Power on", off: "Power cut", offline: "Offline", lost: "Lost contact",
-    unknown: "Not heard from yet", revoked: "Revoked", silent: "Power cut: device silent"
+    on: gettext("Power on"), off: gettext("Power cut"), offline: gettext("Offline"),
+    lost: gettext("Lost contact"), unknown: gettext("Not heard from yet"),
+    revoked: gettext("Revoked"), silent: gettext("Power cut: device silent")
   };
+  var locale = (document.documentElement.lang || "en") + "-IN";
+  function say(text, values) {
+    return interpolate(text, values, true);
+  }
   var ANNOUNCE_EVERY = 30000; // ms: screen readers hear the balance now and then, not every tick
   var GROWING_EVERY = 1000; // ms: how often to ask whether the caps still let it grow
   var ASK_FOR_A_QUOTE_AFTER = 2000; // ms: a cut heard of, no quote yet: the page asks
@@ -182,7 +188,7 @@
     if (!frozenSince && t > model.cover && anyOngoing()) {
       if (!waiting) {
         waiting = true;
-        show("stale", "Not live: waiting for the server");
+        show("stale", gettext("Not live: waiting for the server"));
       }
     }
     if (cut !== wasCut) {
@@ -201,9 +207,9 @@
 
   function showRate(total, t) {
     if (!rateEl || frozenSince) return;
-    var text = "No cut now: the balance rests.";
+    var text = gettext("No cut now: the balance rests.");
     if (total > 0) {
-      text = "Power cut: rising Rs " + money.text(total * 3600) + " an hour";
+      text = say(gettext("Power cut: rising %(rate)s an hour"), { rate: money.text(total * 3600) });
     } else if (anyOngoing()) {
       var silent = Object.keys(model.outages).some(function (id) {
         var o = model.outages[id];
@@ -213,10 +219,15 @@
         var o = model.outages[id];
         return o.status === "ongoing" && o.facts && o.facts.startedAt > t;
       });
-      if (silent) text = "Power cut: the count waits to hear from the device or the server";
-      else if (t > model.cover) text = "Power cut: the count waits for the server";
-      else if (starting) text = "Power cut: the count starts in a moment (it runs two seconds behind)";
-      else text = "Power cut: nothing more is owed now (a cap is reached, or this time is not paid)";
+      if (silent) text = gettext("Power cut: the count waits to hear from the device or the server");
+      else if (t > model.cover) text = gettext("Power cut: the count waits for the server");
+      else if (starting) {
+        text = gettext("Power cut: the count starts in a moment (it runs two seconds behind)");
+      } else {
+        text = gettext(
+          "Power cut: nothing more is owed now (a cap is reached, or this time is not paid)"
+        );
+      }
     }
     if (rateEl.textContent !== text) rateEl.textContent = text;
   }
@@ -226,7 +237,7 @@
     document.querySelectorAll("#outages tr[data-outage]").forEach(function (row) {
       var id = row.dataset.outage;
       if (!(id in state.owed)) return;
-      var amount = row.querySelector('td[data-label="Amount"] data.money');
+      var amount = row.querySelector('td[data-field="amount"] data.money');
       if (amount) money.render(amount, micros(state.owed[id]));
     });
     document.querySelectorAll("tr[data-device]").forEach(function (row) {
@@ -236,7 +247,7 @@
       if (owed) money.render(owed, micros(state.owed[outageId]));
       var perSecond = rate.perOutage[outageId] || 0;
       var cell = row.querySelector('[data-field="rate"]');
-      var text = perSecond > 0 ? "Rs " + money.text(perSecond * 3600) + "/h" : "–";
+      var text = perSecond > 0 ? perHour(perSecond) : "–";
       if (cell.textContent !== text) cell.textContent = text;
     });
   }
@@ -254,11 +265,12 @@
   function announce(changed, perSecond) {
     if (!announceEl || shown === null) return;
     lastAnnounced = Date.now();
-    var text = "Balance Rs " + money.text(shown);
+    var balance = { balance: money.text(shown), rate: money.text(perSecond * 3600) };
+    var text = say(gettext("Balance %(balance)s."), balance);
     if (perSecond > 0) {
-      text += ", rising Rs " + money.text(perSecond * 3600) + " an hour.";
+      text = say(gettext("Balance %(balance)s, rising %(rate)s an hour."), balance);
     } else if (changed) {
-      text += ". The power cut is over: the balance rests.";
+      text = say(gettext("Balance %(balance)s. The power cut is over: the balance rests."), balance);
     }
     announceEl.textContent = text;
   }
@@ -283,7 +295,7 @@
       // "Waiting for the server" (a cut heard of before its quote) is over: live again,
       // not at the next heartbeat.
       waiting = false;
-      if (socketOpen && !frozenSince) show("live", "Live");
+      if (socketOpen && !frozenSince) show("live", gettext("Live"));
     }
     thaw();
   }
@@ -428,7 +440,7 @@
     }
     var perSecond = outage ? micros(outage.rate_per_second) : 0;
     row.querySelector('[data-field="rate"]').textContent =
-      perSecond > 0 ? "Rs " + money.text(perSecond * 3600) + "/h" : "–";
+      perSecond > 0 ? perHour(perSecond) : "–";
     row.querySelector('[data-field="escalation"]').textContent =
       outage && outage.escalation ? "×" + outage.escalation : "–";
     var owed = row.querySelector('[data-field="owed"]');
@@ -438,12 +450,12 @@
       var data = document.createElement("data");
       data.className = "money";
       data.value = p[2];
-      data.title = "Rs " + p[2];
+      data.title = "₹" + p[2];
       var sub = document.createElement("span");
       sub.className = "subpaise";
       sub.textContent = p[1];
       data.append(p[0], sub);
-      owed.append("Rs ", data);
+      owed.append(data);
     } else {
       owed.textContent = "–";
     }
@@ -453,7 +465,7 @@
       seen.innerHTML = "";
       var time = document.createElement("time");
       time.dateTime = device.last_seen_at;
-      time.textContent = when.toLocaleString("en-IN", {
+      time.textContent = when.toLocaleString(locale, {
         timeZone: "Asia/Kolkata", day: "numeric", month: "short", year: "numeric",
         hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false
       });
@@ -461,8 +473,12 @@
     }
   }
 
+  function perHour(perSecond) {
+    return say(gettext("%(rate)s/h"), { rate: money.text(perSecond * 3600) });
+  }
+
   function clock(ms) {
-    return new Date(ms).toLocaleTimeString("en-IN", {
+    return new Date(ms).toLocaleTimeString(locale, {
       timeZone: "Asia/Kolkata", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false
     });
   }
@@ -473,18 +489,32 @@
     if (frozenSince) return;
     frozenSince = Date.now();
     if (card) card.dataset.frozen = "1";
-    if (rateEl && wasCut) rateEl.textContent = "Power cut: the balance is as of " + clock(frozenSince + skew);
+    var since = { time: clock(frozenSince + skew) };
+    if (rateEl && wasCut) rateEl.textContent = say(gettext("Power cut: the balance is as of %(time)s"), since);
     if (frozenNote) {
-      frozenNote.textContent = "Not live since " + clock(frozenSince + skew) +
-        ": the figures stopped then and catch up when the connection is back.";
+      frozenNote.textContent = say(
+        gettext("Not live since %(time)s: the figures stopped then and catch up when the connection is back."),
+        since
+      );
       frozenNote.hidden = false;
     }
+  }
+
+  // No network (an installed app opened offline shows the last page it kept): the figures
+  // are those of the last quote this browser had, and the page says so.
+  function offline() {
+    if (!frozenNote || !model) return;
+    frozenNote.textContent = say(
+      gettext("Offline: these are the last figures this phone had, as of %(time)s. They catch up when the network is back."),
+      { time: clock(Number(model.at / MICRO)) }
+    );
+    frozenNote.hidden = false;
   }
 
   function thaw() {
     if (!frozenSince) return;
     frozenSince = null;
-    if (socketOpen) show("live", "Live");
+    if (socketOpen) show("live", gettext("Live"));
     if (card) card.dataset.frozen = "0";
     if (frozenNote) frozenNote.hidden = true;
   }
@@ -493,9 +523,10 @@
     seconds = Math.max(0, Math.floor(seconds));
     var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
     var pad = function (n) { return String(n).padStart(2, "0"); };
-    if (h) return h + " h " + pad(m) + " min " + pad(s) + " s";
-    if (m) return m + " min " + pad(s) + " s";
-    return s + " s";
+    // The same words as the server's (accounts/templatetags/dashboard.py: duration).
+    if (h) return say(gettext("%(h)s h %(min)s min %(s)s s"), { h: h, min: pad(m), s: pad(s) });
+    if (m) return say(gettext("%(min)s min %(s)s s"), { min: m, s: pad(s) });
+    return say(gettext("%(s)s s"), { s: s });
   }
 
   function updateTimers() {
@@ -537,13 +568,13 @@
 
   function heard() {
     lastHeard = performance.now();
-    if (socketOpen && !frozenSince && !waiting) show("live", "Live");
+    if (socketOpen && !frozenSince && !waiting) show("live", gettext("Live"));
     if (frozenSince && socketOpen) resync(); // live again: catch up (thaw), then go on
   }
 
   window.setInterval(function () {
     if (socketOpen && performance.now() - lastHeard > heartbeat * 2500) {
-      show("stale", "Not live: no news from the server");
+      show("stale", gettext("Not live: no news from the server"));
       freeze();
     }
   }, 1000);
@@ -555,7 +586,7 @@
       attempt = 0;
       socketOpen = true;
       lastHeard = performance.now();
-      show("live", "Live");
+      show("live", gettext("Live"));
       // What changed between the page's render (or the last connection) and now.
       if (connectedBefore) resync();
       else requote();
@@ -573,16 +604,17 @@
       socketOpen = false;
       freeze();
       if (event.code === 4401) {
-        show("offline", "Signed out: reload to sign in");
+        show("offline", gettext("Signed out: reload to sign in"));
         return;
       }
       // Full jitter: spread reconnections out after a server restart.
       var delay = Math.random() * Math.min(30000, 500 * Math.pow(2, attempt));
       attempt += 1;
       if (navigator.onLine === false) {
-        show("offline", "Offline: waiting for the network");
+        show("offline", gettext("Offline: waiting for the network"));
+        offline();
       } else {
-        show("reconnecting", "Reconnecting…");
+        show("reconnecting", gettext("Reconnecting…"));
       }
       window.setTimeout(connect, delay);
     };
@@ -607,6 +639,6 @@
   if ("WebSocket" in window) {
     connect();
   } else {
-    show("offline", "Not live: this browser has no WebSocket");
+    show("offline", gettext("Not live: this browser has no WebSocket"));
   }
 })();

@@ -10,15 +10,16 @@
   const status = document.getElementById("board-live");
   const announce = document.getElementById("areas-announce");
   const REFUSED = new Set([4401, 4403]);
+  const locale = (document.documentElement.lang || "en") + "-IN";
   let known = new Set(Array.from(rows.querySelectorAll("tr[data-area]"), (tr) => tr.dataset.area));
 
   function setStatus(state) {
     status.dataset.state = state;
-    status.querySelector(".label").textContent = state === "live" ? "Live" : "Not live";
+    status.querySelector(".label").textContent = state === "live" ? gettext("Live") : gettext("Not live");
   }
 
   function since(iso) {
-    return new Date(iso).toLocaleString("en-IN", {
+    return new Date(iso).toLocaleString(locale, {
       timeZone: "Asia/Kolkata", day: "numeric", month: "short",
       hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
     });
@@ -32,7 +33,7 @@
     data.className = "money";
     const parts = money.parts(value);
     data.value = parts[2];
-    data.title = "Rs " + parts[2];
+    data.title = "₹" + parts[2];
     data.append(parts[0]);
     return data;
   }
@@ -52,14 +53,20 @@
       const name = cell("th");
       name.scope = "row";
       name.append(area.name + " ", Object.assign(cell("span", area.code), { className: "muted" }));
-      const when = cell("td", undefined, "Since");
+      const when = cell("td", undefined, gettext("Since"));
+      when.dataset.field = "since";
       const time = document.createElement("time");
       time.dateTime = area.since;
       time.textContent = since(area.since);
       when.append(time);
-      const hour = cell("td", undefined, "Rs an hour");
+      const hour = cell("td", undefined, gettext("₹ an hour"));
+      hour.dataset.field = "rate";
       hour.append(moneyData(money.micros(area.rate_per_second) * 3600));
-      tr.append(name, cell("td", area.off + " of " + area.devices, "Devices off"), when, hour);
+      const off = cell(
+        "td", interpolate(gettext("%(off)s of %(devices)s"), area, true), gettext("Devices off")
+      );
+      off.dataset.field = "off";
+      tr.append(name, off, when, hour);
       return tr;
     }));
     document.getElementById("paying-now").textContent = message.paying_now;
@@ -70,7 +77,9 @@
     allOn.hidden = areas.length > 0;
     const now = new Set(areas.map((a) => a.code));
     const newly = areas.filter((a) => !known.has(a.code)).map((a) => a.name);
-    if (newly.length) announce.textContent = "Power out now in " + newly.join(", ");
+    if (newly.length) announce.textContent = interpolate(
+      gettext("Power out now in %(areas)s"), { areas: newly.join(", ") }, true
+    );
     known = now;
   }
 

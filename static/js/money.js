@@ -1,12 +1,17 @@
 // How money is written on the page: the same format as the server's (common/money.py).
-// Rupees and paise with Indian digit grouping, truncated toward zero (never showing what
-// is not yet owed), and for ledger amounts two sub-paise digits in smaller type.
+// `₹`, rupees and paise with Indian digit grouping (lakh and crore) and Western digits in
+// English, Tamil and Hindi alike, truncated toward zero (never showing what is not yet
+// owed), and for ledger amounts two sub-paise digits in smaller type. en-IN's pattern
+// serves all three: the server writes Tamil and Hindi with the same symbols and grouping.
 //
 // Amounts travel as whole micro-rupees (the ledger's 6 places) in plain numbers: exact
 // up to 9 billion rupees.
 (function () {
   "use strict";
-  var grouping = new Intl.NumberFormat("en-IN", { maximumFractionDigits: 0 });
+  var rupees = new Intl.NumberFormat("en-IN", {
+    style: "currency", currency: "INR", minimumFractionDigits: 2, maximumFractionDigits: 2,
+    roundingMode: "trunc"
+  });
 
   function micros(text) {
     // "12.345678" -> 12345678, without floating-point rounding.
@@ -23,14 +28,15 @@
     return (value < 0 ? "-" : "") + text;
   }
 
-  // [sign and grouped rupees.paise, the two sub-paise digits, the exact 6 places]
+  // [₹ and grouped rupees.paise, the two sub-paise digits, the exact 6 places]
   function parts(value) {
     var size = Math.floor(Math.abs(value) / 100); // in hundredths of a paisa
-    var rupees = Math.floor(size / 10000);
+    var whole = Math.floor(size / 10000);
     var paise = Math.floor(size / 100) % 100;
     var sign = value < 0 && size > 0 ? "-" : "";
+    // A decimal string, so that Intl formats it exactly (no float on the way).
     return [
-      sign + grouping.format(rupees) + "." + String(paise).padStart(2, "0"),
+      rupees.format(sign + whole + "." + String(paise).padStart(2, "0")),
       String(size % 100).padStart(2, "0"),
       exact(value),
     ];
@@ -42,12 +48,12 @@
     var p = parts(value);
     var sub = el.querySelector(".subpaise");
     el.value = p[2];
-    el.title = "Rs " + p[2];
+    el.title = "₹" + p[2];
     el.firstChild.nodeValue = p[0];
     if (sub && kind !== "paise") sub.textContent = p[1];
   }
 
-  // Plain text, for announcements: "12.34".
+  // Plain text, for announcements: "₹12.34".
   function text(value) {
     return parts(value)[0];
   }
