@@ -18,7 +18,8 @@ urlpatterns = [
     # The live pages' words in the page's language (gettext() in static/accounts/live.js).
     path("manifest.webmanifest", account_views.manifest, name="manifest"),
     path("sw.js", account_views.service_worker, name="service-worker"),
-    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    # Only the project's own catalogue (LOCALE_PATHS): not the admin's date-picker words.
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["accounts"]), name="javascript-catalog"),
     path("accounts/", include("accounts.urls")),
     path("dashboard/", account_views.dashboard, name="dashboard"),
     path("dashboard/outages/<int:outage_id>/", account_views.outage, name="outage"),

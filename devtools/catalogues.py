@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from babel.messages.extract import extract_javascript, extract_python
+from babel.messages.extract import extract
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -60,9 +60,9 @@ def compile_all() -> list[Path]:
     return written
 
 
-def _ids(messages) -> set[tuple[str | None, str]]:
+def _ids(method: str, handle) -> set[tuple[str | None, str]]:
     found = set()
-    for _lineno, _funcname, message, _comments, context in messages:
+    for _lineno, message, _comments, context in extract(method, handle, keywords=KEYWORDS):
         msgid = message[0] if isinstance(message, tuple) else message
         if msgid:
             found.add((context, msgid))
@@ -77,7 +77,7 @@ def marked(domain: str) -> set[tuple[str | None, str]]:
             if "vendor" in path.parts:
                 continue
             with path.open("rb") as handle:
-                found |= _ids(extract_javascript(handle, KEYWORDS, [], {}))
+                found |= _ids("javascript", handle)
         return found
     from django.utils.translation.template import templatize
 
@@ -86,17 +86,19 @@ def marked(domain: str) -> set[tuple[str | None, str]]:
             if "tests" in path.parts or "migrations" in path.parts:
                 continue
             with path.open("rb") as handle:
-                found |= _ids(extract_python(handle, KEYWORDS, [], {}))
+                found |= _ids("python", handle)
     for path in sorted((ROOT / "templates").rglob("*.html")):
         code = templatize(path.read_text(), origin=str(path))
-        found |= _ids(extract_python(_lines(code), KEYWORDS, [], {}))
+        found |= _ids("python", _lines(code))
     return found
 
 
-def _lines(text: str):
+def _lines(code: str):
+    """templatize()'s output is for xgettext, not Python's tokenizer: its lines start with
+    stray indentation. Its strings are single-line reprs, so dedenting every line is safe."""
     from io import BytesIO
 
-    return BytesIO(text.encode())
+    return BytesIO("\n".join(line.lstrip() for line in code.splitlines()).encode())
 
 
 if __name__ == "__main__":

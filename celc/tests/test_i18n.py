@@ -10,6 +10,7 @@ from django.conf import settings
 from django.template.base import Lexer, TokenType
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import User
 from devtools import catalogues
@@ -32,7 +33,7 @@ class _Words(HTMLParser):
 
     def _check(self, text):
         if LETTER.search(UNTRANSLATED.sub("", text)):
-            self.found.append(text.strip())
+            self.found.append(text.replace("\x00", " ").strip())
 
     def handle_starttag(self, tag, attrs):
         if tag in CODE:
@@ -125,6 +126,20 @@ def test_every_marked_string_is_in_the_catalogue(language, domain):
     assert missing == []
 
 
+def test_the_source_is_read_as_makemessages_reads_it():
+    """Marked strings are found in templates (both tags, plurals, context), Python and JS."""
+    django, js = catalogues.marked("django"), catalogues.marked("djangojs")
+    assert (None, "Balance") in django  # {% translate %}
+    assert (None, "Caps: %(outage)s per outage, %(month)s per household per calendar month.") in (
+        django
+    )  # {% blocktranslate %}
+    assert (None, "%(stretches)s witnessed stretch") in django  # count ... plural
+    assert ("navigation", "Main") in django  # context
+    assert (None, "Your payout details are saved: %(destination)s.") in django  # Python
+    assert (None, "Not live: no news from the server") in js  # gettext() in live.js
+    assert (None, "Balance") not in js
+
+
 def test_the_catalogue_checks_can_fail(tmp_path):
     """A catalogue with an untranslated and a fuzzy entry is caught as such."""
     po = tmp_path / "ta" / "LC_MESSAGES" / "django.po"
@@ -151,18 +166,29 @@ def household(db):
     return User.objects.create_user("alice", password="a long pass phrase")
 
 
+def words(language: str, text: str) -> str:
+    with translation.override(language):
+        return translation.gettext(text)
+
+
 def heading(response) -> str:
     return re.search(r"<h1>(.*?)</h1>", response.content.decode(), re.S).group(1).strip()
+
+
+def test_the_catalogues_are_compiled_and_say_something_else_than_english():
+    for language in ("ta", "hi"):
+        assert words(language, "Sign in") not in {"", "Sign in"}
+        assert words(language, "Balance") != words("ta" if language == "hi" else "hi", "Balance")
 
 
 @pytest.mark.django_db
 def test_it_speaks_the_browsers_language_first():
     client = Client()
-    assert heading(client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="ta-IN,ta;q=0.9")) == (
-        "உள்நுழைக"
-    )
+    response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="ta-IN,ta;q=0.9")
+    assert heading(response) == words("ta", "Sign in")
+    assert response["Content-Language"] == "ta"
     response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="hi")
-    assert heading(response) == "साइन इन करें"
+    assert heading(response) == words("hi", "Sign in")
     assert '<html lang="hi">' in response.content.decode()
     assert heading(client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="fr")) == "Sign in"
 
@@ -175,7 +201,15 @@ def test_the_switcher_remembers_the_choice_in_a_cookie_and_goes_back():
     )
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/"
-    assert heading(client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="hi")) == "உள்நுழைக"
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="hi")
+    assert heading(page) == words("ta", "Sign in")
+    # The switcher itself: each language named in its own script, the current one marked.
+    assert '<button type="submit" name="language" value="hi" lang="hi" class="link">' in (
+        page.content.decode()
+    )
+    assert 'value="ta" lang="ta" class="link" aria-current="true">தமிழ்</button>' in (
+        page.content.decode()
+    )
 
 
 def test_the_switcher_remembers_a_households_choice_wherever_it_signs_in(household):
@@ -186,9 +220,8 @@ def test_the_switcher_remembers_a_households_choice_wherever_it_signs_in(househo
     assert household.language == "hi"
     laptop = Client()  # a browser that asks for Tamil, signed in as the same household
     laptop.force_login(household)
-    assert heading(laptop.get("/accounts/password_change/", HTTP_ACCEPT_LANGUAGE="ta")) == (
-        "अपना पासवर्ड बदलें"
-    )
+    page = laptop.get("/accounts/password_change/", HTTP_ACCEPT_LANGUAGE="ta")
+    assert heading(page) == words("hi", "Change your password")
 
 
 def test_the_switcher_refuses_a_language_it_does_not_have_and_changes_nothing(household):
