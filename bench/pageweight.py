@@ -23,7 +23,6 @@ import secrets
 import sys
 import tempfile
 from datetime import timedelta
-from pathlib import Path
 
 from bench.ticks import BASE_DIR, RESULTS
 
@@ -67,7 +66,9 @@ def make_history(outages: int) -> None:
     for n in range(outages + 1):
         start = now - timedelta(hours=outages - n, minutes=30)
         length = 600 if n < outages else 1800
-        ticks = [Tick(seq=seq + i, ts=start + timedelta(seconds=i), power="off") for i in range(length)]
+        ticks = [
+            Tick(seq=seq + i, ts=start + timedelta(seconds=i), power="off") for i in range(length)
+        ]
         seq += length
         if n < outages:
             ticks.append(Tick(seq=seq, ts=start + timedelta(seconds=length), power="on"))
