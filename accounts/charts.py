@@ -53,9 +53,7 @@ def timeline(spans: list[dict]) -> dict:
                     {
                         "left": round(s["from"] / DAY_SECONDS * 100, 3),
                         "width": max(round((s["to"] - s["from"]) / DAY_SECONDS * 100, 3), 0.2),
-                        # Translators: a stretch of today's outage timeline, "09:00 to 10:30".
-                        "label": _("%(start)s to %(end)s")
-                        % {"start": _clock(s["from"]), "end": _clock(s["to"])},
+                        "label": _label(s),
                         "ongoing": s["ongoing"],
                         "outage": s["outage"],
                     }
@@ -65,6 +63,14 @@ def timeline(spans: list[dict]) -> dict:
             }
         )
     return {"rows": rows, "hours": [0, 6, 12, 18, 24]}
+
+
+def _label(span: dict) -> str:
+    if span["ongoing"]:  # its end is only its latest tick when the page was made
+        # Translators: a cut of today's outage timeline still going on, "since 09:00".
+        return _("since %(start)s") % {"start": _clock(span["from"])}
+    # Translators: a stretch of today's outage timeline, "09:00 to 10:30".
+    return _("%(start)s to %(end)s") % {"start": _clock(span["from"]), "end": _clock(span["to"])}
 
 
 def _clock(seconds: int) -> str:

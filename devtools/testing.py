@@ -137,9 +137,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         if "browser" in getattr(report, "keywords", {})
     ]
     if skipped:
+        # Why: Chromium missing, or axe-core (npm) for the accessibility tests.
+        reasons = sorted({str(report.longrepr[-1]) for report in skipped})
         terminalreporter.write_line(
-            f"BROWSER TESTS SKIPPED: {len(skipped)} browser test(s) did not run because "
-            f"Chromium is missing at {CHROMIUM} (apt-get install chromium).",
+            f"BROWSER TESTS SKIPPED: {len(skipped)} browser test(s) did not run: "
+            + "; ".join(reason.removeprefix("Skipped: ") for reason in reasons),
             yellow=True,
             bold=True,
         )

@@ -55,6 +55,7 @@ def agent(daphne, alice, register_device, tmp_path, server_env):
     )
     process.mains = mains
     yield process
+    process.send_signal(signal.SIGCONT)  # a test that failed while it was stopped
     process.terminate()
     process.wait(timeout=10)
 
@@ -70,8 +71,8 @@ def signed_in(page, daphne, user):
 
 
 def shown_balance(page) -> Decimal:
-    """The balance as displayed: rupees, paise and the two sub-paise digits."""
-    return Decimal(page.locator("#balance").inner_text().replace(",", ""))
+    """The balance as displayed: ₹, rupees, paise and the two sub-paise digits."""
+    return Decimal(page.locator("#balance").inner_text().replace(",", "").removeprefix("₹"))
 
 
 def reading(page) -> tuple[datetime, Decimal]:

@@ -75,7 +75,7 @@ def test_board_staff_approve_and_pay_and_the_household_sees_it_paid(
     household.get_by_role("button", name="Sign in").click()
     household.wait_for_url(re.compile(r"/dashboard/$"))
     row = household.locator(f'#payouts tr[data-payout="{payout.pk}"]')
-    expect(row).to_contain_text("Rs 14.00")
+    expect(row).to_contain_text("₹14.00")
     expect(row).to_contain_text("Paid")
     expect(row).to_contain_text(f"Reference {UPI_RRN}")
 
