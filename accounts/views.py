@@ -81,6 +81,11 @@ def manifest(request):
     return response
 
 
+def _offline_words(language: str) -> str:
+    with translation.override(language):
+        return _("Offline: this page has not been opened here before. Try again when connected.")
+
+
 @require_GET
 def service_worker(request):
     """Served from the root so that it may look after every page of the site."""
@@ -90,9 +95,7 @@ def service_worker(request):
         {
             "version": _offline_version(),
             "assets": [static(name) for name in OFFLINE_ASSETS],
-            "offline": _(
-                "Offline: this page has not been opened here before. Try again when connected."
-            ),
+            "offline": "\n\n".join(_offline_words(code) for code, _name in settings.LANGUAGES),
         },
         content_type="text/javascript",
     )

@@ -14,7 +14,7 @@ balance ticking up during a cut and the same balance at rest read the same; the 
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation, localcontext
 
 from babel.numbers import format_currency
 from django.utils import translation
@@ -34,14 +34,24 @@ def babel_locale(language: str | None = None) -> str:
 
 def rupees(amount: Decimal, *, language: str | None = None, exact: bool = False) -> str:
     """`₹` and the amount with Indian grouping: paise (2 places), or every place given."""
-    return format_currency(
-        amount,
-        "INR",
-        format=INDIAN_RUPEES,
-        locale=babel_locale(language),
-        currency_digits=not exact,
-        decimal_quantization=not exact,
-    )
+    if not amount.is_finite():
+        return str(amount)
+    with _precise(amount):
+        return format_currency(
+            amount,
+            "INR",
+            format=INDIAN_RUPEES,
+            locale=babel_locale(language),
+            currency_digits=not exact,
+            decimal_quantization=not exact,
+        )
+
+
+def _precise(amount: Decimal):
+    """A decimal context with room for every digit of `amount` and 6 places more: the
+    default 28 digits cannot quantize amounts from 10^22 rupees (no field holds them,
+    but a figure worked out from a staff member's typo must not break a page)."""
+    return localcontext(prec=max(28, amount.adjusted() + 16))
 
 
 def money_parts(amount: Decimal | str, *, language: str | None = None) -> tuple[str, str, str]:
@@ -50,14 +60,18 @@ def money_parts(amount: Decimal | str, *, language: str | None = None) -> tuple[
     Decimal("123456.789012") -> ("₹1,23,456.78", "90", "123456.789012").
     """
     value = Decimal(amount)
-    size = abs(value).quantize(SUB_PAISA, ROUND_DOWN)
-    paise = size.quantize(PAISA, ROUND_DOWN)
-    sub = f"{int((size - paise) / SUB_PAISA):02d}"
+    if not value.is_finite():
+        return str(value), "", str(value)
+    with _precise(value):
+        size = abs(value).quantize(SUB_PAISA, ROUND_DOWN)
+        paise = size.quantize(PAISA, ROUND_DOWN)
+        sub = f"{int((size - paise) / SUB_PAISA):02d}"
+        exact = f"{value.quantize(EXACT, ROUND_DOWN)}"
     # Owed back shows its sign even under a paisa ("-₹0.00" and its sub-paise digits), but
     # less than a hundredth of a paisa shows as nothing owed. Babel drops the sign of a
     # negative zero, so it is written here (every language here writes "-" before "₹").
     sign = "-" if value < 0 and size > 0 else ""
-    return sign + rupees(paise, language=language), sub, f"{value.quantize(EXACT, ROUND_DOWN)}"
+    return sign + rupees(paise, language=language), sub, exact
 
 
 def parse(value) -> Decimal | None:

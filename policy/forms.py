@@ -10,9 +10,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from common.money import rupees
 from policy.compensation import CutExample, cut_examples
 from policy.models import MAX_GAP_LIMIT_SECONDS, STARTS_FROM_NOW, Policy
 
+# A rate an hour below what a cap may hold (12 digits, 2 places): past it, no cap would bind.
+MAX_RATE = Decimal("1e10")
 MAX_ROWS = 50  # no schedule needs more; bounds what a posted form can make us read
 PREVIEW = "_preview"  # the name of the form's Preview button
 REFERENCE_HOUSEHOLD = {"monthly_units": Decimal(300), "tariff": Decimal(6)}
@@ -154,6 +157,11 @@ class TiersField(forms.Field):
                         "hour %(previous)s."
                     )
                     % {"row": n, "start": start, "previous": previous}
+                )
+            if rate >= MAX_RATE:
+                raise forms.ValidationError(
+                    _("Row %(row)d: at most %(most)s an hour, as caps are.")
+                    % {"row": n, "most": rupees(MAX_RATE - Decimal("0.01"))}
                 )
             previous = start
             tiers.append([_json(start), format(rate.normalize(), "f")])

@@ -38,17 +38,37 @@ def test_the_manifest_names_the_app_in_the_pages_language_and_its_icons_are_serv
             assert f"{width}x{height}" == icon["sizes"]
 
 
+def test_the_manifest_speaks_the_households_own_language(alice):
+    """Browsers fetch it with the page's cookies (crossorigin="use-credentials")."""
+    alice.language = "ta"
+    alice.save()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(alice)
+    assert json.loads(client.get("/manifest.webmanifest").content)["lang"] == "ta"
+    assert 'crossorigin="use-credentials"' in client.get("/").content.decode()
+
+
 @pytest.mark.django_db
 def test_every_page_links_the_manifest_and_the_worker_lists_what_it_keeps():
     client = Client()
     page = client.get("/").content.decode()
-    assert '<link rel="manifest" href="/manifest.webmanifest">' in page
+    assert '<link rel="manifest" href="/manifest.webmanifest" crossorigin="use-credentials">' in (
+        page
+    )
     worker = client.get("/sw.js")
     assert worker["Content-Type"] == "text/javascript"
     assert worker["Cache-Control"] == "no-cache"
     text = worker.content.decode()
     assert '"/static/accounts/live.js"' in text
     assert '"/dashboard/", "/api/me/quote", "/api/me/summary", "/jsi18n/"' in text
+    for language in ("en", "ta", "hi"):  # the offline message, in every language at once
+        with translation.override(language):
+            assert (
+                translation.gettext(
+                    "Offline: this page has not been opened here before. Try again when connected."
+                )
+                in text
+            )
 
 
 @pytest.mark.browser
@@ -83,16 +103,50 @@ def test_offline_the_app_shows_the_last_state_it_had_says_so_and_forgets_it_on_s
     page.goto(live_server.url + "/accounts/logout/")
     page.get_by_role("button", name="Sign out").last.click()
     page.wait_for_url(re.compile(r"/$"))
-    expect(page.locator("body")).to_have_attribute("data-signed-in", "0")
+    expect(page.locator('meta[name="celc-signed-in"]')).to_have_attribute("content", "0")
     # A page seen signed out deletes the kept copy (pwa.js; the deletion is asynchronous).
-    gone = page.evaluate(
-        """async () => {
-             for (let i = 0; i < 50; i++) {
-               if (!(await caches.has("celc-pages"))) return true;
-               await new Promise((resolve) => setTimeout(resolve, 100));
-             }
-             return false;
-           }"""
-    )
-    assert gone
+    assert kept_copy_gone(page)
+    context.close()
+
+
+KEPT_COPY_GONE = """async () => {
+  for (let i = 0; i < 50; i++) {
+    if (!(await caches.has("celc-pages"))) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}"""
+
+
+def kept_copy_gone(page) -> bool:
+    return page.evaluate(KEPT_COPY_GONE)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_session_ended_by_the_server_takes_the_kept_copy_with_it(
+    chromium_browser, live_server, alice, register_device
+):
+    """A password changed on another phone ends this browser's session: the next time the
+    app asks the server, its copy of the household's figures is deleted."""
+    from django.contrib.sessions.models import Session
+
+    register_device(alice, name="Home meter")
+    context = chromium_browser.new_context(viewport={"width": 390, "height": 844})
+    context.add_cookies([session(live_server, alice)])
+    page = context.new_page()
+    page.goto(live_server.url + "/dashboard/")
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()
+    assert page.evaluate("caches.has('celc-pages')")
+
+    Session.objects.all().delete()
+    page.reload()  # sent to sign in: the worker drops the copy
+    page.wait_for_url(re.compile(r"/accounts/login/"))
+    assert kept_copy_gone(page)
+    context.set_offline(True)
+    response = page.goto(live_server.url + "/dashboard/")
+    assert response.status == 503
+    assert "Offline: this page has not been opened here before." in page.content()
+    assert "Home meter" not in page.content()
     context.close()

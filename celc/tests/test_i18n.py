@@ -252,3 +252,18 @@ def test_a_household_signing_up_in_tamil_keeps_tamil(client):
     )
     assert response.status_code == 302
     assert User.objects.get(username="kumar").language == "ta"
+
+
+@pytest.mark.parametrize("language", ["ta", "hi"])
+@pytest.mark.django_db
+def test_djangos_own_words_on_the_sign_up_speak_the_language_too(client, language):
+    """Django's catalogues lack or garble them: the site's own catalogue has them."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    page = client.post(
+        "/accounts/signup/",
+        {"username": "kumar", "password1": "a long pass phrase", "password2": "another"},
+    ).content.decode()
+    for words_ in ("The two password fields didn’t match.", "Password confirmation"):  # noqa: RUF001
+        assert words(language, words_) != words_
+        assert words(language, words_) in page
+    assert User.objects.count() == 0

@@ -47,3 +47,11 @@ def test_the_html_carries_the_exact_amount_and_the_sub_paise_apart():
         '<data class="money" value="1000.000000" title="₹1000.000000">₹1,000.00</data>'
     )
     assert money_html("not money") == "not money"
+
+
+def test_amounts_past_any_field_or_not_numbers_are_written_not_raised():
+    """No stored amount is this large, but a figure worked out from a typo must not 500."""
+    assert rupees(Decimal("1e30"), exact=True).replace(",", "") == "₹1" + "0" * 30 + ".00"
+    assert money_parts(Decimal("1e22"))[0] == "₹10" + ",00" * 9 + ",000.00"
+    assert rupees(Decimal("NaN")) == "NaN"
+    assert money_parts(Decimal("Infinity"))[0] == "Infinity"

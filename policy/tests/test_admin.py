@@ -210,6 +210,7 @@ def test_tiers_are_stored_as_the_same_json(client, board_staff, tomorrow):
         ([("0", "0"), ("one", "50")], "Row 2: the hour “one” is not a number."),
         ([("0", "0"), ("1", "50.005")], "Row 2: the rupees per hour has at most two decimal"),
         ([("", "")], "A tiered policy needs at least one tier."),
+        ([("0", "1e30")], "Row 1: at most ₹9,99,99,99,999.99 an hour, as caps are."),
     ],
 )
 def test_bad_tiers_are_refused_with_why(client, board_staff, tomorrow, rows, error):

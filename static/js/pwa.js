@@ -3,7 +3,8 @@
 (function () {
   "use strict";
   if (!("serviceWorker" in navigator) || !window.isSecureContext) return;
-  if (document.body.dataset.signedIn !== "1" && "caches" in window) {
+  var signedIn = document.querySelector('meta[name="celc-signed-in"]');
+  if (signedIn && signedIn.content !== "1" && "caches" in window) {
     window.caches.delete("celc-pages");
   }
   window.addEventListener("load", function () {

@@ -7,6 +7,7 @@ const STATIC = "celc-static-" + VERSION;
 const PAGES = "celc-pages"; // the household's own: cleared when it signs out (pwa.js)
 const ASSETS = [{% for url in assets %}"{{ url|escapejs }}"{% if not forloop.last %}, {% endif %}{% endfor %}];
 const KEPT = ["{% url 'dashboard' %}", "{% url 'api-quote' %}", "{% url 'api-summary' %}", "{% url 'javascript-catalog' %}"];
+// Said in every language of the site: the worker outlives a change of language.
 const OFFLINE = "{{ offline|escapejs }}";
 
 self.addEventListener("install", (event) => {
@@ -25,11 +26,17 @@ self.addEventListener("activate", (event) => {
 
 // The network first, so that an online page is always the server's; the last good answer
 // when there is no network.
+// The household's copy goes as soon as the server says the browser is not signed in as it
+// any more (a password changed elsewhere, a session ended): sent to sign in, 401 or 403.
 async function networkFirst(request) {
   const cache = await caches.open(PAGES);
   try {
     const response = await fetch(request);
-    if (response.ok && !response.redirected) await cache.put(request, response.clone());
+    if (response.redirected || response.status === 401 || response.status === 403) {
+      await caches.delete(PAGES);
+    } else if (response.ok) {
+      await cache.put(request, response.clone());
+    }
     return response;
   } catch (error) {
     const kept = await cache.match(request, { ignoreSearch: true });
@@ -44,16 +51,21 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (KEPT.includes(url.pathname)) {
-    event.respondWith(networkFirst(request));
+    const kept = networkFirst(request);
+    event.respondWith(request.mode === "navigate" ? kept.catch(offline) : kept);
   } else if (ASSETS.includes(url.pathname)) {
     event.respondWith(caches.match(request).then((kept) => kept || fetch(request)));
   } else if (request.mode === "navigate") {
     event.respondWith(
       fetch(request).catch(() => caches.open(PAGES)
         .then((cache) => cache.match(KEPT[0]))
-        .then((kept) => kept || new Response(OFFLINE, {
-          status: 503, headers: { "Content-Type": "text/plain; charset=utf-8" }
-        })))
+        .then((kept) => kept || offline()))
     );
   }
 });
+
+function offline() {
+  return new Response(OFFLINE, {
+    status: 503, headers: { "Content-Type": "text/plain; charset=utf-8" }
+  });
+}
