@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from policy.compensation import Terms
@@ -23,13 +25,15 @@ class OutageHandling(models.TextChoices):
     WITHHOLD = "withhold", _("Do not pay")
 
 
-STARTS_FROM_NOW = "A version applies forward only: give a time from now on."
+STARTS_FROM_NOW = _("A version applies forward only: give a time from now on.")
 
 # A silence longer than this is never witnessed time, whatever a version says: a few minutes
 # (devices tick every second in a cut), and never past the version's silence timeout.
 MAX_GAP_LIMIT_SECONDS = 600
-MAX_GAP_TOO_LONG = f"At most {MAX_GAP_LIMIT_SECONDS} s: a longer silence is nobody's witness."
-MAX_GAP_PAST_SILENCE = (
+MAX_GAP_TOO_LONG = format_lazy(
+    _("At most {limit} s: a longer silence is nobody's witness."), limit=MAX_GAP_LIMIT_SECONDS
+)
+MAX_GAP_PAST_SILENCE = _(
     "At most the silence timeout: a device silent that long has lost contact, not witnessed."
 )
 
@@ -151,12 +155,12 @@ class Policy(models.Model):
         try:
             tiers = self.parsed_tiers()
         except (TypeError, ValueError, ArithmeticError):
-            return {"tiers": "Give [[from hour, rupees per hour], ...]."}
+            return {"tiers": gettext("Give [[from hour, rupees per hour], ...].")}
         if not tiers:
-            return {"tiers": "A tiered policy needs at least one tier."}
+            return {"tiers": gettext("A tiered policy needs at least one tier.")}
         hours = [hour for hour, _ in tiers]
         if hours != sorted(set(hours)) or any(h < 0 for h in hours) or any(r < 0 for _, r in tiers):
-            return {"tiers": "Hours must ascend from 0 and amounts be positive."}
+            return {"tiers": gettext("Hours must ascend from 0 and amounts be positive.")}
         return {}
 
     def terms(self, *, baseline: bool = False) -> Terms:
