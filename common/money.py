@@ -91,14 +91,20 @@ def money_html(value, kind: str = "ledger"):
     if amount is None:
         return value
     shown, sub, exact = money_parts(amount)
+    title = exact_title(exact)
     if kind == "paise":
         return format_html(
-            '<data class="money" value="{}" title="₹{}">{}</data>', exact, exact, shown
+            '<data class="money" value="{}" title="{}">{}</data>', exact, title, shown
         )
     return format_html(
-        '<data class="money" value="{}" title="₹{}">{}<span class="subpaise">{}</span></data>',
+        '<data class="money" value="{}" title="{}">{}<span class="subpaise">{}</span></data>',
         exact,
-        exact,
+        title,
         shown,
         sub,
     )
+
+
+def exact_title(exact: str) -> str:
+    """The exact 6 places for the hover, signed as the figure is: "-₹12.345678"."""
+    return f"-₹{exact[1:]}" if exact.startswith("-") else f"₹{exact}"

@@ -55,3 +55,7 @@ def test_amounts_past_any_field_or_not_numbers_are_written_not_raised():
     assert money_parts(Decimal("1e22"))[0] == "₹10" + ",00" * 9 + ",000.00"
     assert rupees(Decimal("NaN")) == "NaN"
     assert money_parts(Decimal("Infinity"))[0] == "Infinity"
+
+
+def test_the_hover_is_signed_as_the_figure_is():
+    assert 'title="-₹12.345678">-₹12.34<' in money_html("-12.345678", "paise")

@@ -450,7 +450,7 @@
       var data = document.createElement("data");
       data.className = "money";
       data.value = p[2];
-      data.title = "₹" + p[2];
+      data.title = money.title(p[2]);
       var sub = document.createElement("span");
       sub.className = "subpaise";
       sub.textContent = p[1];

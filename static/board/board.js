@@ -33,7 +33,7 @@
     data.className = "money";
     const parts = money.parts(value);
     data.value = parts[2];
-    data.title = "₹" + parts[2];
+    data.title = money.title(parts[2]);
     data.append(parts[0]);
     return data;
   }

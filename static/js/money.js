@@ -42,13 +42,18 @@
     ];
   }
 
+  // The exact 6 places for the hover, signed as the figure is: "-₹12.345678".
+  function title(exactText) {
+    return exactText.charAt(0) === "-" ? "-₹" + exactText.slice(1) : "₹" + exactText;
+  }
+
   // Writes `value` (micro-rupees) into a <data class="money"> element the server rendered.
   function render(el, value, kind) {
     if (!el) return;
     var p = parts(value);
     var sub = el.querySelector(".subpaise");
     el.value = p[2];
-    el.title = "₹" + p[2];
+    el.title = title(p[2]);
     el.firstChild.nodeValue = p[0];
     if (sub && kind !== "paise") sub.textContent = p[1];
   }
@@ -58,5 +63,5 @@
     return parts(value)[0];
   }
 
-  window.celcMoney = { micros: micros, parts: parts, render: render, text: text };
+  window.celcMoney = { micros: micros, parts: parts, render: render, text: text, title: title };
 })();
