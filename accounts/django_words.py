@@ -7,6 +7,35 @@ from django.utils.translation import gettext_noop, ngettext_lazy
 
 # ruff: noqa: RUF001 (Django writes these with a typographic apostrophe: msgids must match)
 
+# The month names the date filters write ("M" and "F"), as CLDR and the page's script
+# (Intl) write them: Django's Hindi has दिसमबर for December.
+MONTHS = [
+    gettext_noop("jan"),
+    gettext_noop("feb"),
+    gettext_noop("mar"),
+    gettext_noop("apr"),
+    gettext_noop("may"),
+    gettext_noop("jun"),
+    gettext_noop("jul"),
+    gettext_noop("aug"),
+    gettext_noop("sep"),
+    gettext_noop("oct"),
+    gettext_noop("nov"),
+    gettext_noop("dec"),
+    gettext_noop("January"),
+    gettext_noop("February"),
+    gettext_noop("March"),
+    gettext_noop("April"),
+    gettext_noop("May"),
+    gettext_noop("June"),
+    gettext_noop("July"),
+    gettext_noop("August"),
+    gettext_noop("September"),
+    gettext_noop("October"),
+    gettext_noop("November"),
+    gettext_noop("December"),
+]
+
 WORDS = [
     gettext_noop("username"),
     gettext_noop("Username"),

@@ -49,6 +49,7 @@ OFFLINE_ASSETS = (
     "js/vendor/decimal.min.js",
     "js/compensation.js",
     "js/money.js",
+    "js/when.js",
     "accounts/live.js",
     "accounts/daychart.js",
     "img/bolt.svg",
@@ -145,6 +146,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             remember_browser(self.request, form.user, key)
         send_password_changed(form.user.pk, keep={before, self.request.session.session_key})
         return response
+
+
+def csrf_failure(request, reason=""):
+    """A form whose CSRF check failed (a stale page, cookies refused): said in the site's look
+    and language instead of Django's bare page. Nothing was done."""
+    return render(request, "403_csrf.html", status=403)
 
 
 @require_http_methods(["POST"])

@@ -141,6 +141,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "celc.urls"
+CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
 ASGI_APPLICATION = "celc.asgi.application"
 WSGI_APPLICATION = None
 
@@ -213,6 +214,7 @@ LOGOUT_REDIRECT_URL = "home"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ta", "தமிழ்"), ("hi", "हिन्दी")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["celc.formats"]
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "Asia/Kolkata"

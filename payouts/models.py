@@ -3,9 +3,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from common.fields import ExactDecimalField
+from common.money import rupees
 from payouts.destinations import Destination, PayoutMethod
 
 MONEY = {"max_digits": 14, "decimal_places": 6}
@@ -285,9 +287,12 @@ class Payout(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"Payout #{self.pk}: Rs {self.amount} to {self.household} ({self.get_state_display()})"
-        )
+        return gettext("Payout #%(id)s: %(amount)s to %(household)s (%(state)s)") % {
+            "id": self.pk,
+            "amount": rupees(self.amount),
+            "household": self.household,
+            "state": self.get_state_display(),
+        }
 
     def destination(self) -> Destination:
         """Where it was approved to go (empty before approval)."""

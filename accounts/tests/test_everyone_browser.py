@@ -13,6 +13,7 @@ from django.db.models import Sum
 from django.utils import translation
 from playwright.sync_api import expect
 
+from accounts.templatetags.dashboard import when
 from accounts.tests.test_browser import session
 from payouts import accrual
 from payouts.models import HouseholdBalance, LedgerEntry
@@ -131,6 +132,12 @@ def test_the_dashboard_speaks_its_language_and_writes_rupees_the_indian_way(
     assert re.fullmatch(r"₹1,00,00,\d{3}\.\d\d", balance.evaluate(rupees))
     assert re.fullmatch(r"₹1,00,\d{3}\.\d\d", page.locator("#today data.money").evaluate(rupees))
     assert re.fullmatch(r"₹1,00,00,\d{3}\.\d\d", page.locator("#month data.money").evaluate(rupees))
+    # The page writes times as the server does (the month from the same catalogue).
+    moment = "2026-12-01T01:02:03+00:00"
+    with translation.override(language):
+        server = when(moment)
+    assert page.evaluate("m => window.celcWhen.dateTime(m)", moment) == server
+    assert server.startswith("1 " + words(language, "dec").title())
     # Heard from an hour ago: the device is offline, in the page's words.
     cell = page.locator("#devices [data-field='state']")
     expect(cell).to_have_text(words(language, "Offline"))

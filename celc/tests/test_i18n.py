@@ -267,3 +267,12 @@ def test_djangos_own_words_on_the_sign_up_speak_the_language_too(client, languag
         assert words(language, words_) != words_
         assert words(language, words_) in page
     assert User.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_form_that_fails_its_csrf_check_is_explained_in_the_sites_language():
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="ta")
+    response = client.post("/accounts/login/", {"username": "alice", "password": "x"})
+    assert response.status_code == 403
+    assert heading(response) == words("ta", "The form has expired")
+    assert words("ta", "The form has expired") != "The form has expired"

@@ -32,7 +32,6 @@
     lost: gettext("Lost contact"), unknown: gettext("Not heard from yet"),
     revoked: gettext("Revoked"), silent: gettext("Power cut: device silent")
   };
-  var locale = (document.documentElement.lang || "en") + "-IN";
   function say(text, values) {
     return interpolate(text, values, true);
   }
@@ -217,7 +216,10 @@
       });
       var starting = Object.keys(model.outages).some(function (id) {
         var o = model.outages[id];
-        return o.status === "ongoing" && o.facts && o.facts.startedAt > t;
+        // Not begun at the count's moment, or begun without a second witnessed yet (one
+        // tick so far): the count is about to start, not stopped.
+        return o.status === "ongoing" && o.facts &&
+          (o.facts.startedAt > t || extended(o, t).witnessedBefore(t).isZero());
       });
       if (silent) text = gettext("Power cut: the count waits to hear from the device or the server");
       else if (t > model.cover) text = gettext("Power cut: the count waits for the server");
@@ -461,14 +463,10 @@
     }
     var seen = row.querySelector('[data-field="seen"]');
     if (device.last_seen_at) {
-      var when = new Date(device.last_seen_at);
       seen.innerHTML = "";
       var time = document.createElement("time");
       time.dateTime = device.last_seen_at;
-      time.textContent = when.toLocaleString(locale, {
-        timeZone: "Asia/Kolkata", day: "numeric", month: "short", year: "numeric",
-        hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false
-      });
+      time.textContent = window.celcWhen.dateTime(device.last_seen_at);
       seen.appendChild(time);
     }
   }
@@ -478,9 +476,7 @@
   }
 
   function clock(ms) {
-    return new Date(ms).toLocaleTimeString(locale, {
-      timeZone: "Asia/Kolkata", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false
-    });
+    return window.celcWhen.time(ms);
   }
 
   // Not live: the balance, the rate and the cut timers stop together, and the page

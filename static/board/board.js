@@ -10,7 +10,6 @@
   const status = document.getElementById("board-live");
   const announce = document.getElementById("areas-announce");
   const REFUSED = new Set([4401, 4403]);
-  const locale = (document.documentElement.lang || "en") + "-IN";
   let known = new Set(Array.from(rows.querySelectorAll("tr[data-area]"), (tr) => tr.dataset.area));
 
   function setStatus(state) {
@@ -19,10 +18,7 @@
   }
 
   function since(iso) {
-    return new Date(iso).toLocaleString(locale, {
-      timeZone: "Asia/Kolkata", day: "numeric", month: "short",
-      hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
-    });
+    return window.celcWhen.dayTime(iso);
   }
 
   const money = window.celcMoney;
