@@ -276,3 +276,11 @@ def test_a_form_that_fails_its_csrf_check_is_explained_in_the_sites_language():
     assert response.status_code == 403
     assert heading(response) == words("ta", "The form has expired")
     assert words("ta", "The form has expired") != "The form has expired"
+
+
+def test_the_admin_has_the_switcher_too(client, django_user_model):
+    staff = django_user_model.objects.create_user("staff", password="x", is_staff=True)
+    client.force_login(staff)
+    page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="hi").content.decode()
+    assert 'action="/accounts/language/"' in page
+    assert 'value="hi" lang="hi" class="link" aria-current="true"' in page
