@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from payouts.destinations import Destination, PayoutMethod
 
@@ -21,21 +23,21 @@ class User(AbstractUser):
     payout_method = models.CharField(
         max_length=8, choices=PayoutMethod.choices, blank=True, default=""
     )
-    payout_upi_id = models.CharField("UPI ID", max_length=255, blank=True, default="")
+    payout_upi_id = models.CharField(_("UPI ID"), max_length=255, blank=True, default="")
     payout_bank_account = models.CharField(
-        "bank account number", max_length=18, blank=True, default=""
+        _("bank account number"), max_length=18, blank=True, default=""
     )
-    payout_ifsc = models.CharField("IFSC", max_length=11, blank=True, default="")
+    payout_ifsc = models.CharField(_("IFSC"), max_length=11, blank=True, default="")
     payout_account_holder = models.CharField(
-        "account holder", max_length=100, blank=True, default=""
+        _("account holder"), max_length=100, blank=True, default=""
     )
     payout_consumer_number = models.CharField(
-        "electricity consumer number", max_length=20, blank=True, default=""
+        _("electricity consumer number"), max_length=20, blank=True, default=""
     )
 
     class Meta(AbstractUser.Meta):
-        verbose_name = "household"
-        verbose_name_plural = "households"
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
         swappable = "AUTH_USER_MODEL"
 
     def payout_destination(self) -> Destination:
@@ -68,7 +70,10 @@ class BrowserSignInFailures(models.Model):
     last_failure_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        verbose_name_plural = "browser sign-in failures"
+        verbose_name_plural = _("browser sign-in failures")
 
     def __str__(self) -> str:
-        return f"{self.failures} failed sign-ins as {self.username} from one browser"
+        return gettext("%(failures)s failed sign-ins as %(username)s from one browser") % {
+            "failures": self.failures,
+            "username": self.username,
+        }

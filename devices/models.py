@@ -4,13 +4,14 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
 class Area(models.Model):
     """A feeder, substation or locality: the unit a cut is corroborated over."""
 
-    code = models.CharField(max_length=32, unique=True, help_text="For example TN-CHN-042")
+    code = models.CharField(max_length=32, unique=True, help_text=_("For example TN-CHN-042"))
     name = models.CharField(max_length=200)
 
     class Meta:
@@ -42,13 +43,13 @@ class Device(models.Model):
         max_digits=10,
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
-        help_text="kWh per month this connection draws",
+        help_text=_("kWh per month this connection draws"),
     )
     tariff = models.DecimalField(
         max_digits=8,
         decimal_places=4,
         validators=[MinValueValidator(Decimal("0.0001"))],
-        help_text="Rupees per kWh",
+        help_text=_("Rupees per kWh"),
     )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     token_prefix = models.CharField(max_length=16, editable=False)
@@ -114,16 +115,16 @@ class Outage(models.Model):
 
     device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="outages")
     status = models.CharField(max_length=16, choices=OutageStatus.choices, db_index=True)
-    started_at = models.DateTimeField(help_text="ts of the first off tick")
-    ended_at = models.DateTimeField(null=True, blank=True, help_text="ts of the on tick")
+    started_at = models.DateTimeField(help_text=_("ts of the first off tick"))
+    ended_at = models.DateTimeField(null=True, blank=True, help_text=_("ts of the on tick"))
     last_tick_at = models.DateTimeField()
     first_seq = models.BigIntegerField()
     last_seq = models.BigIntegerField()
     witnessed_seconds = models.DecimalField(max_digits=14, decimal_places=6, default=0)
     ticks_received = models.PositiveIntegerField(default=0)
-    gaps = models.PositiveIntegerField(default=0, help_text="silences longer than max_gap")
+    gaps = models.PositiveIntegerField(default=0, help_text=_("silences longer than max_gap"))
     max_gap_seconds = models.DecimalField(
-        max_digits=14, decimal_places=6, default=0, help_text="longest unpaid silence"
+        max_digits=14, decimal_places=6, default=0, help_text=_("longest unpaid silence")
     )
     # The witnessed interval still growing runs from here to last_tick_at.
     open_interval_start = models.DateTimeField(null=True, blank=True)
@@ -139,10 +140,11 @@ class Outage(models.Model):
 
     def __str__(self) -> str:
         start = timezone.localtime(self.started_at)
-        return (
-            f"{self.device.name}: cut of {start:%Y-%m-%d %H:%M:%S} "
-            f"({self.get_status_display().lower()})"
-        )
+        return gettext("%(device)s: cut of %(start)s (%(status)s)") % {
+            "device": self.device.name,
+            "start": f"{start:%Y-%m-%d %H:%M:%S}",
+            "status": self.get_status_display().lower(),
+        }
 
     def intervals(self) -> list[tuple]:
         """Every witnessed interval, the growing one included."""
@@ -169,7 +171,10 @@ class WitnessedInterval(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.started_at:%H:%M:%S} to {self.ended_at:%H:%M:%S}"
+        return gettext("%(start)s to %(end)s") % {
+            "start": f"{self.started_at:%H:%M:%S}",
+            "end": f"{self.ended_at:%H:%M:%S}",
+        }
 
 
 class CutKind(models.TextChoices):
@@ -210,7 +215,11 @@ class PlannedCut(models.Model):
 
     def __str__(self) -> str:
         start = timezone.localtime(self.starts_at)
-        return f"{self.get_kind_display()} in {self.area.code} from {start:%Y-%m-%d %H:%M}"
+        return gettext("%(kind)s in %(area)s from %(start)s") % {
+            "kind": self.get_kind_display(),
+            "area": self.area.code,
+            "start": f"{start:%Y-%m-%d %H:%M}",
+        }
 
     @property
     def started(self) -> bool:
@@ -221,9 +230,9 @@ class PlannedCut(models.Model):
 
         errors = {}
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            errors["ends_at"] = "It must end after it starts."
+            errors["ends_at"] = gettext("It must end after it starts.")
         if self.starts_at and self.starts_at < timezone.now():
-            errors["starts_at"] = (
+            errors["starts_at"] = gettext(
                 "A planned cut or exemption applies forward only: it must start after it is "
                 "announced (now)."
             )
@@ -256,9 +265,12 @@ class SupplyChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.device}: {self.monthly_units} kWh, Rs {self.tariff} from {self.effective_from}"
-        )
+        return gettext("%(device)s: %(units)s kWh, Rs %(tariff)s from %(start)s") % {
+            "device": self.device,
+            "units": self.monthly_units,
+            "tariff": self.tariff,
+            "start": self.effective_from,
+        }
 
 
 class PowerOnSpan(models.Model):
@@ -277,4 +289,8 @@ class PowerOnSpan(models.Model):
         indexes = [models.Index(fields=["device", "ended_at"], name="power_on_device_end")]
 
     def __str__(self) -> str:
-        return f"{self.device} on {self.started_at:%Y-%m-%d %H:%M:%S} to {self.ended_at:%H:%M:%S}"
+        return gettext("%(device)s on %(start)s to %(end)s") % {
+            "device": self.device,
+            "start": f"{self.started_at:%Y-%m-%d %H:%M:%S}",
+            "end": f"{self.ended_at:%H:%M:%S}",
+        }

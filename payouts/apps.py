@@ -2,6 +2,7 @@ from django.apps import AppConfig
 from django.db import connections
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 # Set only by the test harness, to empty tables between tests (see migration 0003).
 purge_allowed = False
@@ -22,7 +23,7 @@ def _install_ledger_triggers(sender, using="default", **kwargs):
 
 class PayoutsConfig(AppConfig):
     name = "payouts"
-    verbose_name = "Compensation and payouts"
+    verbose_name = _("Compensation and payouts")
 
     def ready(self):
         connection_created.connect(_register_sqlite_functions)

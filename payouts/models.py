@@ -75,7 +75,7 @@ class LedgerEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "ledger entries"
+        verbose_name_plural = _("ledger entries")
         constraints = [
             models.UniqueConstraint(fields=["outage", "accrual_seq"], name="ledger_accrual_once"),
             # A payout leaves the balance once and comes back at most once.
@@ -89,7 +89,11 @@ class LedgerEntry(models.Model):
         indexes = [models.Index(fields=["household", "created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount} for {self.household}"
+        return gettext("%(kind)s %(amount)s for %(household)s") % {
+            "kind": self.get_kind_display(),
+            "amount": self.amount,
+            "household": self.household,
+        }
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:
@@ -126,7 +130,11 @@ class AccrualState(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"outage {self.outage_id}: {self.posted} in {self.entries} entries"
+        return gettext("outage %(outage)s: %(posted)s in %(entries)s entries") % {
+            "outage": self.outage_id,
+            "posted": self.posted,
+            "entries": self.entries,
+        }
 
 
 class HouseholdBalance(models.Model):
@@ -159,7 +167,10 @@ class AccrualRun(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"run at {self.started_at:%H:%M:%S}: {self.posted_entries} entries"
+        return gettext("run at %(time)s: %(entries)s entries") % {
+            "time": f"{self.started_at:%H:%M:%S}",
+            "entries": self.posted_entries,
+        }
 
 
 class PayoutState(models.TextChoices):
@@ -172,8 +183,8 @@ class PayoutState(models.TextChoices):
 class RejectionKind(models.TextChoices):
     """What a rejection does with the payout's money and the outages it paid for."""
 
-    RETURN = "return", "Return to the balance"  # e.g. wrong account details: paid next time
-    REFUSE = "refuse", "Refuse the claim"  # its outages are withheld for good
+    RETURN = "return", _("Return to the balance")  # e.g. wrong account details: paid next time
+    REFUSE = "refuse", _("Refuse the claim")  # its outages are withheld for good
 
 
 # The only transitions there are: from -> the states it may go to.
@@ -199,23 +210,25 @@ class Payout(models.Model):
     state = models.CharField(
         max_length=16, choices=PayoutState.choices, default=PayoutState.AWAITING, db_index=True
     )
-    period = models.DateField(help_text="the day (India) of the run that made it")
+    period = models.DateField(help_text=_("the day (India) of the run that made it"))
     covers_from = models.DateTimeField(
-        null=True, blank=True, help_text="the household's previous payout; none for the first"
+        null=True, blank=True, help_text=_("the household's previous payout; none for the first")
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    reason = models.TextField(blank=True, help_text="why it was rejected")
+    reason = models.TextField(blank=True, help_text=_("why it was rejected"))
     rejection = models.CharField(
         max_length=8,
         choices=RejectionKind.choices,
         blank=True,
         default="",
-        help_text="returned to the balance (paid next time), or the claim refused (its outages "
-        "withheld for good)",
+        help_text=_(
+            "returned to the balance (paid next time), or the claim refused (its outages "
+            "withheld for good)"
+        ),
     )
     # Rejected payouts returned to the balance whose money this one pays again: it waits
     # for review, and its evidence shows their outages too.
@@ -223,7 +236,7 @@ class Payout(models.Model):
         "self", symmetrical=False, blank=True, related_name="carried_by"
     )
     flags = models.TextField(
-        blank=True, help_text="what the policy's corroboration rules said when it was made"
+        blank=True, help_text=_("what the policy's corroboration rules said when it was made")
     )
     # Payouts are whole paise: what stayed in the balance when it was made (under a paisa),
     # for the next payout. None for payouts made before it was kept.
@@ -239,23 +252,23 @@ class Payout(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     reference = models.CharField(
-        max_length=100, blank=True, help_text="bank, UPI or bill-credit reference"
+        max_length=100, blank=True, help_text=_("bank, UPI or bill-credit reference")
     )
     # Where it goes, copied from the household when it is approved: what is
     # exported and paid is what was approved, whatever the household sets later.
     destination_method = models.CharField(
-        "method", max_length=8, choices=PayoutMethod.choices, blank=True, default=""
+        _("method"), max_length=8, choices=PayoutMethod.choices, blank=True, default=""
     )
-    destination_upi_id = models.CharField("UPI ID", max_length=255, blank=True, default="")
+    destination_upi_id = models.CharField(_("UPI ID"), max_length=255, blank=True, default="")
     destination_bank_account = models.CharField(
-        "bank account number", max_length=18, blank=True, default=""
+        _("bank account number"), max_length=18, blank=True, default=""
     )
-    destination_ifsc = models.CharField("IFSC", max_length=11, blank=True, default="")
+    destination_ifsc = models.CharField(_("IFSC"), max_length=11, blank=True, default="")
     destination_account_holder = models.CharField(
-        "account holder", max_length=100, blank=True, default=""
+        _("account holder"), max_length=100, blank=True, default=""
     )
     destination_consumer_number = models.CharField(
-        "electricity consumer number", max_length=20, blank=True, default=""
+        _("electricity consumer number"), max_length=20, blank=True, default=""
     )
 
     class Meta:
@@ -315,8 +328,8 @@ def destination_snapshot(destination: Destination) -> dict[str, str]:
 class HistoryKind(models.TextChoices):
     """What a row of a payout's review history records."""
 
-    STEP = "step", "Review step"  # from one state to another
-    EXPORT = "export", "Exported"  # sent to the bank or billing system; it stays approved
+    STEP = "step", _("Review step")  # from one state to another
+    EXPORT = "export", _("Exported")  # sent to the bank or billing system; it stays approved
 
 
 class PayoutTransition(models.Model):
@@ -342,7 +355,7 @@ class PayoutTransition(models.Model):
     )
     bank_returned = models.BooleanField(
         default=False,
-        help_text="rejecting an exported payout: the reviewer said the bank returned it unpaid",
+        help_text=_("rejecting an exported payout: the reviewer said the bank returned it unpaid"),
     )
 
     class Meta:
@@ -375,10 +388,18 @@ class PayoutTransition(models.Model):
         ]
 
     def __str__(self) -> str:
-        who = self.by or "the policy"
+        at = f"{self.at:%Y-%m-%d %H:%M}"
         if self.kind == HistoryKind.EXPORT:
-            return f"exported by {self.by or 'unrecorded'} at {self.at:%Y-%m-%d %H:%M}"
-        return f"{self.from_state} -> {self.to_state} by {who} at {self.at:%Y-%m-%d %H:%M}"
+            return gettext("exported by %(by)s at %(at)s") % {
+                "by": self.by or gettext("unrecorded"),
+                "at": at,
+            }
+        return gettext("%(from)s -> %(to)s by %(by)s at %(at)s") % {
+            "from": self.from_state,
+            "to": self.to_state,
+            "by": self.by or gettext("the policy"),
+            "at": at,
+        }
 
 
 class WithheldOutage(models.Model):
@@ -396,7 +417,11 @@ class WithheldOutage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"outage {self.outage_id}: {self.amount} withheld with payout {self.payout_id}"
+        return gettext("outage %(outage)s: %(amount)s withheld with payout %(payout)s") % {
+            "outage": self.outage_id,
+            "amount": self.amount,
+            "payout": self.payout_id,
+        }
 
 
 class RefusedOutage(models.Model):
@@ -420,7 +445,10 @@ class RefusedOutage(models.Model):
     reason = models.TextField()
 
     def __str__(self) -> str:
-        return f"outage {self.outage_id} refused with payout {self.payout_id}"
+        return gettext("outage %(outage)s refused with payout %(payout)s") % {
+            "outage": self.outage_id,
+            "payout": self.payout_id,
+        }
 
 
 def refused_outage_ids() -> models.QuerySet:

@@ -50,7 +50,9 @@ class Policy(models.Model):
         max_length=16, choices=PolicyKind.choices, default=PolicyKind.COMPOUNDING
     )
     effective_from = models.DateTimeField(unique=True)
-    grace_seconds = models.PositiveIntegerField(default=0, help_text="nothing is owed before this")
+    grace_seconds = models.PositiveIntegerField(
+        default=0, help_text=_("nothing is owed before this")
+    )
     multiplier = models.DecimalField(
         max_digits=8, decimal_places=4, default=Decimal(5), validators=[MinValueValidator(0)]
     )
@@ -59,62 +61,75 @@ class Policy(models.Model):
         decimal_places=6,
         default=Decimal("0.25"),
         validators=[MinValueValidator(0)],
-        help_text="compounding growth per hour: 0.25 is 25 % an hour",
+        # xgettext:no-python-format
+        help_text=_("compounding growth per hour: 0.25 is 25 % an hour"),
     )
     tiers = models.JSONField(
         default=list,
         blank=True,
-        help_text='for tiers: [[from hour, rupees per hour], ...], e.g. [[1, "50"], [3, "100"]]',
+        help_text=_('for tiers: [[from hour, rupees per hour], ...], e.g. [[1, "50"], [3, "100"]]'),
     )
     cap_per_outage = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal(500))
     cap_per_month = models.DecimalField(
         max_digits=12,
         decimal_places=2,
         default=Decimal(3000),
-        help_text="per household, Asia/Kolkata months",
+        help_text=_("per household, Asia/Kolkata months"),
     )
     max_gap_seconds = models.PositiveIntegerField(
         default=120,
         validators=[MaxValueValidator(MAX_GAP_LIMIT_SECONDS, MAX_GAP_TOO_LONG)],
-        help_text=f"longer silences are not paid; at most {MAX_GAP_LIMIT_SECONDS} s and at most "
-        "the silence timeout; it judges ticks taken while this version is in force",
+        help_text=format_lazy(
+            _(
+                "longer silences are not paid; at most {limit} s and at most the silence "
+                "timeout; it judges ticks taken while this version is in force"
+            ),
+            limit=MAX_GAP_LIMIT_SECONDS,
+        ),
     )
     silence_timeout_seconds = models.PositiveIntegerField(
-        default=300, help_text="then: lost contact"
+        default=300, help_text=_("then: lost contact")
     )
     planned_unpaid_hours = models.PositiveIntegerField(
         default=0,
-        help_text="time inside a planned cut announced in advance pays nothing for this many "
-        "hours from the cut's start (Delhi: 12)",
+        help_text=_(
+            "time inside a planned cut announced in advance pays nothing for this many "
+            "hours from the cut's start (Delhi: 12)"
+        ),
     )
     exemptions_pay = models.BooleanField(
-        default=False, help_text="whether time inside an exemption (a declared storm) pays"
+        default=False, help_text=_("whether time inside an exemption (a declared storm) pays")
     )
     corroboration_households = models.PositiveSmallIntegerField(
         default=2,
         validators=[MinValueValidator(2)],
-        help_text="an outage is corroborated when this many households of its area (its own "
-        "included) had a device off over overlapping time; a household's own devices "
-        "agreeing are one voice",
+        help_text=_(
+            "an outage is corroborated when this many households of its area (its own "
+            "included) had a device off over overlapping time; a household's own devices "
+            "agreeing are one voice"
+        ),
     )
     corroborated_outages = models.CharField(
         max_length=16,
         choices=OutageHandling.choices,
         default=OutageHandling.REVIEW,
-        help_text="payouts made only of such outages are approved at once when this pays "
-        "automatically",
+        help_text=_(
+            "payouts made only of such outages are approved at once when this pays automatically"
+        ),
     )
     uncorroborated_outages = models.CharField(
         max_length=16,
         choices=OutageHandling.choices,
         default=OutageHandling.REVIEW,
-        help_text="too few households of the area off together, or the area's only household",
+        help_text=_("too few households of the area off together, or the area's only household"),
     )
     contradicted_outages = models.CharField(
         max_length=16,
         choices=OutageHandling.choices,
         default=OutageHandling.REVIEW,
-        help_text="another device of the area (the household's own included) had power meanwhile",
+        help_text=_(
+            "another device of the area (the household's own included) had power meanwhile"
+        ),
     )
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -126,10 +141,13 @@ class Policy(models.Model):
         # The table it had when the policy lived in payouts: moved without a copy.
         db_table = "payouts_policy"
         ordering = ["-effective_from"]
-        verbose_name_plural = "policies"
+        verbose_name_plural = _("policies")
 
     def __str__(self) -> str:
-        return f"{self.name} (from {timezone.localtime(self.effective_from):%Y-%m-%d %H:%M})"
+        return gettext("%(name)s (from %(start)s)") % {
+            "name": self.name,
+            "start": f"{timezone.localtime(self.effective_from):%Y-%m-%d %H:%M}",
+        }
 
     def parsed_tiers(self) -> tuple[tuple[Decimal, Decimal], ...]:
         return tuple(
