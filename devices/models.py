@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from common.money import rupees
+
 
 class Area(models.Model):
     """A feeder, substation or locality: the unit a cut is corroborated over."""
@@ -265,10 +267,10 @@ class SupplyChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return gettext("%(device)s: %(units)s kWh, Rs %(tariff)s from %(start)s") % {
+        return gettext("%(device)s: %(units)s kWh, %(tariff)s from %(start)s") % {
             "device": self.device,
             "units": self.monthly_units,
-            "tariff": self.tariff,
+            "tariff": rupees(self.tariff, exact=True),
             "start": self.effective_from,
         }
 
