@@ -54,6 +54,22 @@ async def connect(token):
     return communicator
 
 
+async def connect_in_turn(token, hub, device_id, count):
+    """`count` connections of one device, each opened once the one before has its number
+    (devices.limits) and its place in the hub: which is the oldest is then certain. (A
+    socket is accepted before it is numbered: opened back to back, two may swap.)"""
+    connections = []
+    for n in range(1, count + 1):
+        connections.append(await connect(token))
+
+        async def joined(n=n):
+            while len(hub.connections.get(device_id, ())) < min(n, 3):
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(joined(), 10)
+    return connections
+
+
 async def expect_close(ws, code, error_code):
     assert (await ws.receive_json_from(timeout=10))["code"] == error_code
     assert await ws.receive_output(timeout=10) == {"type": "websocket.close", "code": code}
@@ -268,8 +284,8 @@ async def test_a_device_over_its_rate_limit_is_refused_until_its_bucket_refills(
 
 
 async def test_a_fourth_connection_of_a_device_replaces_its_oldest(hub, device_and_token):
-    _, token = device_and_token
-    oldest, *newer = [await connect(token) for _ in range(4)]
+    device, token = device_and_token
+    oldest, *newer = await connect_in_turn(token, hub, device.pk, 4)
 
     assert await until_closed(oldest) == (["replaced"], 4409)
     await newer[-1].send_json_to(tick(1))
@@ -285,13 +301,7 @@ async def test_a_connection_gone_before_it_is_replaced_does_not_take_the_new_one
     connection still replaces it and is served (from the review: it died with 1011, and
     stayed counted in the hub among the device's three)."""
     device, token = device_and_token
-    three = [await connect(token) for _ in range(3)]
-
-    async def all_in_the_hub():  # each joins the hub right after its handshake
-        while len(hub.connections.get(device.pk, ())) < 3:
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(all_in_the_hub(), 10)
+    three = await connect_in_turn(token, hub, device.pk, 3)
     oldest = next(iter(hub.connections[device.pk]))
 
     async def socket_gone(message):
@@ -310,7 +320,7 @@ async def test_a_connection_gone_before_it_is_replaced_does_not_take_the_new_one
 
     await asyncio.wait_for(oldest_left(), 10)
     assert len(hub.connections[device.pk]) == 3
-    for ws in [*three[1:], fourth]:
+    for ws in [*three, fourth]:
         await ws.disconnect()  # returns once its application has ended
     assert device.pk not in hub.connections  # each left the hub with its socket
 
