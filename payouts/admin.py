@@ -145,12 +145,9 @@ STEPS = {
     "pay": (PayoutState.PAID, gettext_lazy("Payment reference"), True),
 }
 
-# The states and rejections as the pages name them (the models' labels are not translated).
+# The states and rejections as the pages name them: the models' labels, translated lazily.
 STATE_LABELS = review.STATE_LABELS
-REJECTION_LABELS = {
-    RejectionKind.RETURN: gettext_lazy("Return to the balance"),
-    RejectionKind.REFUSE: gettext_lazy("Refuse the claim"),
-}
+REJECTION_LABELS = dict(RejectionKind.choices)
 
 REJECTION_HELP = {
     RejectionKind.RETURN: gettext_lazy(

@@ -74,13 +74,8 @@ CHOOSE_REJECTION = gettext_lazy(
     "Say what the rejection does: return the money to the balance, or refuse the claim."
 )
 
-# The states as the admin names them (the model's labels are not translated).
-STATE_LABELS = {
-    PayoutState.AWAITING: gettext_lazy("Awaiting review"),
-    PayoutState.APPROVED: gettext_lazy("Approved"),
-    PayoutState.REJECTED: gettext_lazy("Rejected"),
-    PayoutState.PAID: gettext_lazy("Paid"),
-}
+# The states by name, in the reader's language (the model's own labels, translated lazily).
+STATE_LABELS = dict(PayoutState.choices)
 
 # A step its payout's state does not allow.
 CANNOT_MOVE = {

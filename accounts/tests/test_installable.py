@@ -71,18 +71,25 @@ def test_every_page_links_the_manifest_and_the_worker_lists_what_it_keeps():
             )
 
 
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-def test_offline_the_app_shows_the_last_state_it_had_says_so_and_forgets_it_on_sign_out(
-    chromium_browser, live_server, alice, register_device
-):
+def installed_dashboard(chromium_browser, live_server, alice, register_device):
+    """alice's dashboard on a phone, opened twice: the second time under the service worker,
+    which keeps what it fetches."""
     register_device(alice, name="Home meter")
     context = chromium_browser.new_context(viewport={"width": 390, "height": 844})
     context.add_cookies([session(live_server, alice)])
     page = context.new_page()
     page.goto(live_server.url + "/dashboard/")
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.reload()  # now under the worker, which keeps what it fetches
+    page.reload()
+    return context, page
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_offline_the_app_shows_the_last_state_it_had_says_so_and_forgets_it_on_sign_out(
+    chromium_browser, live_server, alice, register_device
+):
+    context, page = installed_dashboard(chromium_browser, live_server, alice, register_device)
     expect(page.locator("#devices")).to_contain_text("Home meter")
     assert page.evaluate(
         "caches.open('celc-pages').then(c => c.match('/dashboard/')).then(Boolean)"
@@ -131,13 +138,7 @@ def test_a_session_ended_by_the_server_takes_the_kept_copy_with_it(
     app asks the server, its copy of the household's figures is deleted."""
     from django.contrib.sessions.models import Session
 
-    register_device(alice, name="Home meter")
-    context = chromium_browser.new_context(viewport={"width": 390, "height": 844})
-    context.add_cookies([session(live_server, alice)])
-    page = context.new_page()
-    page.goto(live_server.url + "/dashboard/")
-    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.reload()
+    context, page = installed_dashboard(chromium_browser, live_server, alice, register_device)
     assert page.evaluate("caches.has('celc-pages')")
 
     Session.objects.all().delete()
