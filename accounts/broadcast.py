@@ -12,6 +12,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from common.live import LIVE_GROUP, account_group, household_group, publish
+from common.metrics import BROADCAST_FAILURES, BROADCASTS
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,10 @@ def send_heartbeat(at: str) -> None:
             LIVE_GROUP, {"type": "live.heartbeat", "at": at}
         )
     except (redis.RedisError, OSError) as error:
+        BROADCAST_FAILURES.inc()
         log.warning("heartbeat not sent: %s", error)
+    else:
+        BROADCASTS.labels("live.heartbeat").inc()
 
 
 def send_signed_out(user_id: int, session_key: str | None) -> None:

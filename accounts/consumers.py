@@ -2,6 +2,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.broadcast import LIVE_GROUP, household_group
 from common.consumers import CLOSE_UNAUTHORIZED, ClosedWithItsSession, NoDatabaseHop
+from common.metrics import HOUSEHOLD_SOCKETS
 
 
 class BalanceConsumer(NoDatabaseHop, ClosedWithItsSession, AsyncJsonWebsocketConsumer):
@@ -24,8 +25,13 @@ class BalanceConsumer(NoDatabaseHop, ClosedWithItsSession, AsyncJsonWebsocketCon
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.channel_layer.group_add(LIVE_GROUP, self.channel_name)
         await self.accept()
+        HOUSEHOLD_SOCKETS.inc()
+        self.counted = True
 
     async def disconnect(self, code):
+        if getattr(self, "counted", False):
+            self.counted = False
+            HOUSEHOLD_SOCKETS.dec()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.channel_layer.group_discard(LIVE_GROUP, self.channel_name)

@@ -4,6 +4,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from accounts.roles import BOARD_VIEW_PERMISSION
 from common.consumers import CLOSE_UNAUTHORIZED, ClosedWithItsSession, NoDatabaseHop
 from common.live import BOARD_GROUP, account_group
+from common.metrics import BOARD_SOCKETS
 
 CLOSE_FORBIDDEN = 4403
 
@@ -25,6 +26,7 @@ class BoardConsumer(NoDatabaseHop, ClosedWithItsSession, AsyncJsonWebsocketConsu
         self.session_key = self.scope["session"].session_key
         self.account = account_group(user.pk)
         self.joined = True
+        BOARD_SOCKETS.inc()
         await self.channel_layer.group_add(self.account, self.channel_name)
         await self.channel_layer.group_add(BOARD_GROUP, self.channel_name)
 
@@ -33,6 +35,8 @@ class BoardConsumer(NoDatabaseHop, ClosedWithItsSession, AsyncJsonWebsocketConsu
 
     async def disconnect(self, code):
         if getattr(self, "joined", False):
+            self.joined = False
+            BOARD_SOCKETS.dec()
             await self.channel_layer.group_discard(BOARD_GROUP, self.channel_name)
             await self.channel_layer.group_discard(self.account, self.channel_name)
 

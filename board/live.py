@@ -12,6 +12,7 @@ from channels.layers import get_channel_layer
 
 from board.selectors import areas_out
 from common.live import BOARD_GROUP, watched
+from common.metrics import BROADCAST_FAILURES, BROADCASTS
 
 log = logging.getLogger(__name__)
 
@@ -51,4 +52,7 @@ def send_update(payload: dict) -> None:
             BOARD_GROUP, {"type": "board.update", "payload": payload}
         )
     except (redis.RedisError, OSError) as error:
+        BROADCAST_FAILURES.inc()
         log.warning("board update not sent: %s", error)
+    else:
+        BROADCASTS.labels("board.update").inc()

@@ -21,3 +21,11 @@ class CelcConfig(AppConfig):
 
         superusers_only(admin.site, "axes")
         check_dates_everywhere(admin.site)
+
+        # /healthz's "beat's last run": beat records each task it sends.
+        from celery.signals import after_task_publish, beat_init
+
+        from celc.health import record_beat_sent, watch_beat
+
+        beat_init.connect(watch_beat, dispatch_uid="celc.health.watch_beat")
+        after_task_publish.connect(record_beat_sent, dispatch_uid="celc.health.record_beat_sent")

@@ -5,6 +5,7 @@ environment variable with a default that works for `make run`; production
 refuses to start without a real secret key.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from decimal import Decimal
@@ -123,6 +124,7 @@ AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "celc.proxy.client_address"
 
 MIDDLEWARE = [
+    "celc.middleware.request_log",
     "django.middleware.security.SecurityMiddleware",
     "celc.middleware.security_headers",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -328,6 +330,22 @@ DEVICE_MISSED_HEARTBEATS = envint("CELC_MISSED_HEARTBEATS", 3)
 # How often each web process writes the ticks it received, in one transaction.
 DEVICE_FLUSH_SECONDS = float(os.environ.get("CELC_DEVICE_FLUSH_SECONDS", "0.1"))
 
+# /healthz (celc/health.py) fails when beat last sent a task, the newest accrual run
+# finished, or the oldest tick a web process holds arrived longer ago than these (seconds).
+HEALTH_BEAT_SECONDS = envint("CELC_HEALTH_BEAT_SECONDS", 10)
+HEALTH_ACCRUAL_LAG_SECONDS = envint("CELC_HEALTH_ACCRUAL_LAG_SECONDS", 10)
+HEALTH_INGEST_LAG_SECONDS = envint("CELC_HEALTH_INGEST_LAG_SECONDS", 5)
+# /metrics answers loopback and these addresses or networks (a Prometheus elsewhere), comma
+# separated: "10.0.0.5,192.168.10.0/24". Counted across a machine's processes when
+# PROMETHEUS_MULTIPROC_DIR is set (common/metrics.py).
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(item, strict=False)
+        for item in envlist("CELC_METRICS_ALLOWED_ADDRESSES", "")
+    ]
+except ValueError as _error:
+    raise ImproperlyConfigured(f"CELC_METRICS_ALLOWED_ADDRESSES: {_error}") from None
+
 # Security: on whenever the site is served over HTTPS, which is the default
 # outside DEBUG. Behind a TLS-terminating proxy, set DJANGO_BEHIND_TLS_PROXY.
 HTTPS = envbool("DJANGO_HTTPS", not DEBUG)
@@ -349,11 +367,33 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy and Permissions-Policy: celc/middleware.py.
 
+# One line per event on standard error; JSON lines (for a log shipper) with
+# CELC_LOG_FORMAT=json, each with the request's id and a device's, never a token (common/logs.py).
+LOG_FORMAT = os.environ.get("CELC_LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"CELC_LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "common.logs.Context"},
+        "redact": {"()": "common.logs.Redact"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context", "redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

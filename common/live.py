@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Iterable
 
 import redis
@@ -26,6 +27,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
+
+from common.metrics import BROADCAST_FAILURES, BROADCASTS
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,7 @@ def publish(messages: Iterable[tuple[str, dict]]) -> int:
     messages = list(messages)
     if not messages:
         return 0
+    count_by_type(messages)
     layer = get_channel_layer()
     hosts = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]
     try:
@@ -80,9 +84,15 @@ def publish(messages: Iterable[tuple[str, dict]]) -> int:
         else:
             async_to_sync(_send_all)(messages)
     except (redis.RedisError, OSError) as error:
+        BROADCAST_FAILURES.inc(len(messages))
         log.warning("%d live messages not sent: %s", len(messages), error)
         return 0
     return len(messages)
+
+
+def count_by_type(messages: list[tuple[str, dict]]) -> None:
+    for kind, n in Counter(message["type"] for _, message in messages).items():
+        BROADCASTS.labels(kind).inc(n)
 
 
 async def _send_all(messages: list[tuple[str, dict]]) -> None:
@@ -93,6 +103,7 @@ async def _send_all(messages: list[tuple[str, dict]]) -> None:
     )
     failed = [r for r in results if isinstance(r, Exception)]
     if failed:
+        BROADCAST_FAILURES.inc(len(failed))
         log.warning("%d of %d live messages failed: %s", len(failed), len(results), failed[0])
 
 

@@ -4,6 +4,7 @@ import time
 
 from django.utils import timezone
 
+from common.metrics import DEVICE_SOCKETS, PROTOCOL_ERRORS, TICKS_RECEIVED
 from devices import protocol
 from devices.hub import get_hub
 from devices.limits import MAX_CONNECTIONS, RATE_PER_SECOND
@@ -85,6 +86,7 @@ class DeviceConsumer(PlainWebSocket):
     registered_at = None
     generation = None  # this connection's number among its device's (devices.limits)
     closing = False
+    left = False  # counted out of the hub and the open sockets (once, however it ends)
 
     async def connect(self):
         token = bearer_token(
@@ -97,7 +99,12 @@ class DeviceConsumer(PlainWebSocket):
             await self.refuse()
             return
         self.device_id, self.token_hash, self.registered_at = found
+        DEVICE_SOCKETS.inc()
         self.generation, limited, level = await self.hub.limits.connected(self.token_hash)
+        log.info(
+            "device connected",
+            extra={"device_id": self.device_id, "connection": self.generation},
+        )
         # The device's bucket on this process, shared with its other connections here (or
         # starting from what it owes over all processes): the guard at once, and the limit
         # without Redis. A new connection never brings a fresh burst of its own.
@@ -113,8 +120,11 @@ class DeviceConsumer(PlainWebSocket):
     def gone(self) -> None:
         # Also when connect or a frame raised: a connection must not stay in the hub,
         # counted among its device's three, after its socket has gone.
-        if self.device_id is not None:
+        if self.device_id is not None and not self.left:
+            self.left = True
+            DEVICE_SOCKETS.dec()
             self.hub.remove(self)
+            log.info("device disconnected", extra={"device_id": self.device_id})
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.device_id is None or self.closing:
@@ -131,12 +141,15 @@ class DeviceConsumer(PlainWebSocket):
             )
             return
         if text_data is None:
+            PROTOCOL_ERRORS.labels(BINARY.code).inc()
             await self.send(text_data=json.dumps(BINARY.as_frame()))
             return
         parsed = protocol.parse_frame(frame, timezone.now(), not_before=self.registered_at)
         for error in parsed.errors:
+            PROTOCOL_ERRORS.labels(error.code).inc()
             await self.send(text_data=json.dumps(error.as_frame()))
         if parsed.ticks:
+            TICKS_RECEIVED.inc(len(parsed.ticks))
             self.hub.submit(self, parsed.ticks)
 
     async def send_ack(self, seq: int) -> None:
@@ -158,6 +171,12 @@ class DeviceConsumer(PlainWebSocket):
             return
         self.closing = True
         self.gone()
+        PROTOCOL_ERRORS.labels(error.code).inc()
+        log.info(
+            "device connection closed: %s",
+            error.code,
+            extra={"device_id": self.device_id, "code": error.code},
+        )
         try:
             await self.send(text_data=json.dumps(error.as_frame()))
             await self.close(code=code)

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from common.metrics import ACK_LATENCY, ACKS_SENT, FLUSH_FAILURES, INGEST_LAG, TICKS_STORED
 from devices import live
 from devices.ingest import OutageEvent, Stored, store
 from devices.limits import MAX_CONNECTIONS, SharedLimits
@@ -102,6 +103,9 @@ class DeviceHub:
         self.connections: dict[int, dict[DeviceConsumer, None]] = defaultdict(dict)
         # Ticks waiting to be stored, by device and the token hash they came with.
         self.pending: dict[tuple[int, str], list[Tick]] = {}
+        # When the oldest of each device's waiting ticks arrived (monotonic): ack latency,
+        # and the ingest lag /healthz reports.
+        self.pending_since: dict[int, float] = {}
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="celc-ingest")
         # Token checks on their own threads, each keeping its database
         # connection: a reconnection storm must not open one per device.
@@ -159,7 +163,14 @@ class DeviceHub:
     def submit(self, consumer: DeviceConsumer, ticks: tuple[Tick, ...]) -> None:
         key = (consumer.device_id, consumer.token_hash)
         self.pending.setdefault(key, []).extend(ticks)
+        self.pending_since.setdefault(consumer.device_id, time.monotonic())
         self.wakeup.set()
+
+    def ingest_lag(self) -> float:
+        """Seconds the oldest tick this process holds has waited to be stored (0 if none)."""
+        if not self.pending_since:
+            return 0.0
+        return max(0.0, time.monotonic() - min(self.pending_since.values()))
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -170,6 +181,7 @@ class DeviceHub:
             except TimeoutError:
                 pass
             self.wakeup.clear()
+            INGEST_LAG.set(self.ingest_lag())
             try:
                 if self.pending:
                     await self.flush(loop)
@@ -201,11 +213,13 @@ class DeviceHub:
         for ticks in batch.values():
             ticks.sort(key=lambda tick: tick.seq)  # stable: the first of a repeated seq wins
         paused = frozenset(d for d in batch if d in self.cuts and self.cuts[d][4])
+        flush_started = time.monotonic()
         try:
             stored = await loop.run_in_executor(
                 self.executor, _store, batch, token_hashes, timezone.now(), paused
             )
         except Exception:
+            FLUSH_FAILURES.inc()
             log.exception("storing %d devices' ticks failed; retrying", len(batch))
             retry = {
                 (device_id, token_hashes[device_id]): ticks for device_id, ticks in batch.items()
@@ -218,6 +232,16 @@ class DeviceHub:
             return
         acks = stored.acks
         stored_at = time.monotonic()
+        TICKS_STORED.inc(sum(len(ticks) for device_id, ticks in batch.items() if device_id in acks))
+        # A device with ticks still waiting keeps its time if they waited before this flush
+        # (another token's), else they arrived during it.
+        since = {d: self.pending_since.pop(d) for d in batch if d in self.pending_since}
+        waited = {device_id for device_id, _ in later}
+        for device_id, _ in self.pending:
+            if device_id in since:
+                self.pending_since[device_id] = (
+                    since[device_id] if device_id in waited else flush_started
+                )
         for device_id in batch:
             if device_id in stored.cuts:
                 household_id, record = stored.cuts[device_id]
@@ -241,6 +265,10 @@ class DeviceHub:
                         await consumer.send_ack(acks[device_id])
                     except Exception:  # a socket gone mid-flush: it replays on reconnect
                         log.debug("ack to a closing connection dropped", exc_info=True)
+                    else:
+                        ACKS_SENT.inc()
+                        if device_id in since:
+                            ACK_LATENCY.observe(time.monotonic() - since[device_id])
 
     async def check_silence(self, loop) -> None:
         """Devices in a cut that stopped ticking here: their households' pages pause them."""
@@ -332,3 +360,8 @@ def get_hub() -> DeviceHub:
     if hub is None:
         hub = _hubs[loop] = DeviceHub(settings.DEVICE_FLUSH_SECONDS)
     return hub
+
+
+def existing_hub() -> DeviceHub | None:
+    """The running event loop's hub if a device has connected to this process (/healthz)."""
+    return _hubs.get(asyncio.get_running_loop())

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -175,6 +176,16 @@ def start_redis(stack: Stack) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
+def fresh_metrics_dir(env: dict) -> None:
+    """One PROMETHEUS_MULTIPROC_DIR for all the stack's processes, emptied at each start:
+    /metrics counts across them (common/metrics.py)."""
+    if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        directory = VAR_DIR / "metrics"
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
 def start_services(stack: Stack, *, host: str, port: int, env: dict) -> None:
     python = sys.executable
     stack.start("web", daphne_argv(host, port, proxy_headers=behind_tls_proxy(env)), env)
@@ -252,6 +263,7 @@ def banner(host: str, port: int, redis_url: str, private_redis: bool, fleet: int
     Board        {site}/board/ (board staff)
     Open data    {site}/open-data/outages.csv
     Admin        {site}/admin/
+    Health       {site}/healthz   Metrics {site}/metrics (from this machine only)
     Redis        {redis_url} ({redis_note})
     Devices      {fleet_note}
 
@@ -304,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         private_redis = not env.get("REDIS_URL")
         if private_redis:
             env["REDIS_URL"] = start_redis(stack)
+        fresh_metrics_dir(env)
         start_services(stack, host=args.host, port=args.port, env=env)
         web = stack.processes["web"]
         if not wait_for_port(args.host, args.port, 60, alive=lambda: web.poll() is None):

@@ -2,6 +2,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from common.live import household_group, publish, watched
+from common.metrics import ACCRUAL_RUN_SECONDS
 from payouts import accrual, creation, quotes
 
 
@@ -15,7 +16,8 @@ def watched_households(household_ids: set[int]) -> set[int]:
 def accrue_and_broadcast(shard: int = 0, shards: int = 1) -> dict:
     """Beat runs this every second (per shard): post what is due (checkpoints, events),
     then send fresh quotes to the households with a page open whose outages it handled."""
-    result = accrual.accrue(shard=shard, shards=shards, watched=watched_households)
+    with ACCRUAL_RUN_SECONDS.time():
+        result = accrual.accrue(shard=shard, shards=shards, watched=watched_households)
     looking = watched_households(result.households)
     payloads = quotes.quotes(looking, timezone.now())
     sent = publish(
