@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "axes",
     # The project's apps, top to bottom: each imports only those below it (make lint).
     "celc.apps.CelcConfig",
+    "alerts",
     "board",
     "accounts",
     "payouts",
@@ -320,6 +321,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payouts.tasks.create_payouts",
         "schedule": crontab(hour=_payout_hour, minute=_payout_minute),  # in CELERY_TIMEZONE
     },
+    # Alerts: what happened since the last scan, then the messages that are due.
+    "alerts-scan-and-send": {
+        "task": "alerts.tasks.scan_and_send",
+        "schedule": 15.0,
+        "options": {"expires": 14.0},
+    },
 }
 
 # Devices. Heartbeats are at most 60 s apart while the power is on; a device
@@ -366,6 +373,32 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy and Permissions-Policy: celc/middleware.py.
+
+# Alerts (alerts/): households told by email and webhook, board staff by email.
+# Email goes through Django's SMTP backend, configured by Django's own names; under
+# DJANGO_DEBUG with no EMAIL_HOST, messages are printed to the console instead.
+EMAIL_HOST = os.environ.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Central Electric <alerts@localhost>")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG and not os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+# Board staff are told when an area has had a device off for longer than this.
+CELC_ALERT_AREA_OUT_MINUTES = envint("CELC_ALERT_AREA_OUT_MINUTES", 30)
+# Where the messages' link to the alert settings points, e.g. https://power.example.org
+# (none: the messages name the page instead).
+CELC_SITE_URL = os.environ.get("CELC_SITE_URL", "").rstrip("/")
+# Webhooks go to public addresses over https only. This lets them go to loopback and
+# private addresses as well, over http or https (a receiver on the same machine or
+# network, and the tests'); never turn it on where households are strangers.
+CELC_WEBHOOK_ALLOW_PRIVATE = envbool("CELC_WEBHOOK_ALLOW_PRIVATE", False)
 
 # One line per event on standard error; JSON lines (for a log shipper) with
 # CELC_LOG_FORMAT=json, each with the request's id and a device's, never a token (common/logs.py).

@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/me/quote", account_views.api_quote, name="api-quote"),
     path("", include("devices.urls")),
     path("board/", include("board.urls")),
+    path("alerts/", include("alerts.urls")),
     # The admin's own password change: the site's view, whose old password counts as a
     # sign-in attempt (accounts/lockout.py), behind the admin's staff check.
     path(

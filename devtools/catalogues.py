@@ -20,7 +20,17 @@ LOCALE = ROOT / "locale"
 LANGUAGES = ("ta", "hi")  # English is the source language: its text is the msgid
 DOMAINS = ("django", "djangojs")
 # Where marked strings live (Django's makemessages walks the same, skipping the rest).
-SOURCE_DIRS = ("celc", "board", "accounts", "payouts", "devices", "policy", "common", "agent")
+SOURCE_DIRS = (
+    "celc",
+    "alerts",
+    "board",
+    "accounts",
+    "payouts",
+    "devices",
+    "policy",
+    "common",
+    "agent",
+)
 KEYWORDS = {
     "_": None,
     "gettext": None,
