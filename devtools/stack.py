@@ -148,8 +148,10 @@ def daphne_argv(host: str, port: int, *, proxy_headers: bool = False) -> list[st
     """Behind the TLS proxy (`proxy_headers`), the client's address is the last hop of
     X-Forwarded-For (celc/proxy.py), not the proxy's."""
     proxy = ["--proxy-headers"] if proxy_headers else []
+    # -v 0: no access log of daphne's own; the site logs one line per request itself
+    # (celc.middleware.request_log), as JSON when asked.
     return [
-        sys.executable, "-m", "daphne", "-b", host, "-p", str(port), *proxy,
+        sys.executable, "-m", "daphne", "-v", "0", "-b", host, "-p", str(port), *proxy,
         "celc.asgi:application",
     ]  # fmt: skip
 

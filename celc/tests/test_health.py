@@ -107,6 +107,8 @@ def test_a_beat_that_never_ran_fails():
 
     ok, body = health.health(ingest_lag=0)
 
+    assert not ok
+
     assert body["failed"] == ["beat"]
     assert body["checks"]["beat"]["error"] == "never ran"
 
