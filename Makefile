@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help catalogues messages run test test-clocks test-faults bench bench-accrual bench-idle lint format migrate demo-data clean
+.PHONY: help catalogues messages run test test-clocks test-faults bench bench-accrual bench-idle restore-drill lint format migrate demo-data clean
 
 help:
 	@echo "make run     set up .venv, migrate, create demo data, start the whole stack"
@@ -14,6 +14,8 @@ help:
 	@echo "make test-faults  kill every server in turn under a 50-device cut; nothing lost"
 	@echo "make bench   a mass cut on the whole stack: 5,000 devices and their households, 5 min"
 	@echo "             (BENCH_ARGS=\"--devices N --duration S --db sqlite\"); also bench-accrual, bench-idle"
+	@echo "make restore-drill  dump DATABASE_URL (else the local SQLite), restore it into a scratch"
+	@echo "             database, check balances, ledger triggers and accrual there (docs/backups.md)"
 	@echo "make lint    ruff check and format check, and the import contracts (the layers)"
 	@echo "make messages  refresh locale/*/django.po and djangojs.po from the source (GNU gettext)"
 	@echo "make clean   remove .venv and var/ (local database, private Redis files)"
@@ -77,6 +79,13 @@ bench-accrual: $(VENV)/.requirements-dev
 
 bench-idle: $(VENV)/.requirements-dev
 	$(PY) -m bench.ticks --devices 10000 --duration 60 --idle $(BENCH_ARGS)
+
+# Prove the backups: dump, restore into a scratch database, check, drop (docs/backups.md).
+# RESTORE_DRILL_ARGS="--from-dump FILE" drills an existing backup instead; "--keep" keeps the copy.
+RESTORE_DRILL_ARGS ?=
+restore-drill: export DJANGO_DEBUG ?= 1
+restore-drill: $(VENV)/.requirements
+	$(PY) manage.py restore_drill $(RESTORE_DRILL_ARGS)
 
 lint: $(VENV)/.requirements-dev
 	$(VENV)/bin/ruff check .

@@ -5,8 +5,10 @@ functions in a child process, as an operator's would be."""
 
 import os
 import re
+import shlex
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -430,3 +432,45 @@ def test_on_a_machine_without_a_database_it_says_what_to_do(tmp_path):
     assert done.returncode == 1
     assert "run `make run` once, or set DATABASE_URL" in done.stderr
     assert not (tmp_path / "none.sqlite3").exists()
+
+
+def unit_commands(path) -> tuple[dict, list[list[str]]]:
+    """A oneshot unit's Environment= and its ExecStart=/ExecStartPost= command lines, with
+    systemd's `$$` and `%%` made the `$` and `%` the program receives."""
+    env, commands = {}, []
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key == "Environment":
+            name, _, setting = value.partition("=")
+            env[name] = setting
+        elif key in ("ExecStart", "ExecStartPost"):
+            commands.append(shlex.split(value.replace("$$", "$").replace("%%", "%")))
+    return env, commands
+
+
+def test_the_backup_unit_dumps_what_the_drill_restores_and_keeps_only_recent_dumps(
+    pg_source, tmp_path
+):
+    unit_env, commands = unit_commands(BASE_DIR / "deploy/systemd/celc-backup.service")
+    backups = tmp_path / "celc-backups"
+    backups.mkdir()
+    old = backups / "celc-20240101T200000Z.dump"
+    old.write_bytes(b"a dump from long ago")
+    a_month_ago = time.time() - 30 * 86400
+    os.utime(old, (a_month_ago, a_month_ago))
+    name = pg_source.rsplit("/", 1)[1]
+    env = {
+        **os.environ,
+        **unit_env,
+        "CELC_BACKUP_DIR": str(backups),
+        "CELC_BACKUP_DATABASE": f"host=127.0.0.1 user=postgres dbname={name}",
+    }
+
+    for command in commands:
+        subprocess.run(command, env=env, check=True, capture_output=True)
+
+    dumps = list(backups.iterdir())
+    assert len(dumps) == 1 and re.fullmatch(r"celc-\d{8}T\d{6}Z\.dump", dumps[0].name)
+    done = drill(pg_source, "--from-dump", str(dumps[0]), var_dir=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "RESULT    PASS" in done.stdout
