@@ -7,8 +7,8 @@ a file there and /metrics adds them up across the machine's processes, whichever
 answers: counters summed, open sockets per process (a `pid` label). Without it (tests of
 one process), each process counts in memory.
 
-Counting is a lock and a write into a memory-mapped file: cheap enough for every frame
-(docs/performance.md).
+Counting is a lock and a write into a memory-mapped file, a few microseconds: the hub
+counts ticks and acks once per flush, not per frame (docs/performance.md).
 """
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -20,10 +20,11 @@ TICKS_STORED = Counter(
     "celc_ticks_stored", "Ticks written by a flush of a web process (an ack means stored)"
 )
 ACKS_SENT = Counter("celc_acks_sent", "Acks sent to devices")
-# A device's oldest tick of a flush: from its frame arriving to the ack going out.
+# A device's oldest tick of a flush: from its frame arriving to the ack going out. Sampled:
+# at most devices.hub.LATENCY_SAMPLE acks a flush (quantiles hold; the count is not the acks').
 ACK_LATENCY = Histogram(
     "celc_ack_latency_seconds",
-    "From a device's frame arriving to its ack (the oldest tick of each device's flush)",
+    "From a device's frame arriving to its ack (oldest tick of a flush; sampled per flush)",
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0),
 )
 PROTOCOL_ERRORS = Counter(

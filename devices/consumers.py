@@ -4,7 +4,7 @@ import time
 
 from django.utils import timezone
 
-from common.metrics import DEVICE_SOCKETS, PROTOCOL_ERRORS, TICKS_RECEIVED
+from common.metrics import DEVICE_SOCKETS, PROTOCOL_ERRORS
 from devices import protocol
 from devices.hub import get_hub
 from devices.limits import MAX_CONNECTIONS, RATE_PER_SECOND
@@ -149,7 +149,6 @@ class DeviceConsumer(PlainWebSocket):
             PROTOCOL_ERRORS.labels(error.code).inc()
             await self.send(text_data=json.dumps(error.as_frame()))
         if parsed.ticks:
-            TICKS_RECEIVED.inc(len(parsed.ticks))
             self.hub.submit(self, parsed.ticks)
 
     async def send_ack(self, seq: int) -> None:

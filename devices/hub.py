@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import threading
 import time
 import weakref
@@ -31,7 +32,14 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from common.metrics import ACK_LATENCY, ACKS_SENT, FLUSH_FAILURES, INGEST_LAG, TICKS_STORED
+from common.metrics import (
+    ACK_LATENCY,
+    ACKS_SENT,
+    FLUSH_FAILURES,
+    INGEST_LAG,
+    TICKS_RECEIVED,
+    TICKS_STORED,
+)
 from devices import live
 from devices.ingest import OutageEvent, Stored, store
 from devices.limits import MAX_CONNECTIONS, SharedLimits
@@ -48,6 +56,10 @@ SWEEP_SECONDS = 1.0
 SILENCE_CHECK_SECONDS = 0.5
 RETRY_SECONDS = 1.0
 LIMITS_SECONDS = 1.0
+# Counting for Prometheus costs a few microseconds a call in multiprocess mode
+# (docs/performance.md): ticks and acks are counted once per flush, and the ack latency
+# of at most this many acks per flush, picked at random, is observed.
+LATENCY_SAMPLE = 50
 
 
 def _store(
@@ -106,6 +118,7 @@ class DeviceHub:
         # When the oldest of each device's waiting ticks arrived (monotonic): ack latency,
         # and the ingest lag /healthz reports.
         self.pending_since: dict[int, float] = {}
+        self.ticks_received = 0  # since the last time they were counted for /metrics
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="celc-ingest")
         # Token checks on their own threads, each keeping its database
         # connection: a reconnection storm must not open one per device.
@@ -163,6 +176,7 @@ class DeviceHub:
     def submit(self, consumer: DeviceConsumer, ticks: tuple[Tick, ...]) -> None:
         key = (consumer.device_id, consumer.token_hash)
         self.pending.setdefault(key, []).extend(ticks)
+        self.ticks_received += len(ticks)
         self.pending_since.setdefault(consumer.device_id, time.monotonic())
         self.wakeup.set()
 
@@ -182,6 +196,9 @@ class DeviceHub:
                 pass
             self.wakeup.clear()
             INGEST_LAG.set(self.ingest_lag())
+            if self.ticks_received:
+                TICKS_RECEIVED.inc(self.ticks_received)
+                self.ticks_received = 0
             try:
                 if self.pending:
                     await self.flush(loop)
@@ -254,6 +271,7 @@ class DeviceHub:
                 ]
             else:
                 self.cuts.pop(device_id, None)
+        latencies, sent = [], 0
         for device_id, token_hash in token_hashes.items():
             for consumer in list(self.connections.get(device_id, ())):
                 if consumer.token_hash != token_hash:
@@ -266,9 +284,13 @@ class DeviceHub:
                     except Exception:  # a socket gone mid-flush: it replays on reconnect
                         log.debug("ack to a closing connection dropped", exc_info=True)
                     else:
-                        ACKS_SENT.inc()
+                        sent += 1
                         if device_id in since:
-                            ACK_LATENCY.observe(time.monotonic() - since[device_id])
+                            latencies.append(time.monotonic() - since[device_id])
+        if sent:
+            ACKS_SENT.inc(sent)
+        for latency in random.sample(latencies, min(LATENCY_SAMPLE, len(latencies))):
+            ACK_LATENCY.observe(latency)
 
     async def check_silence(self, loop) -> None:
         """Devices in a cut that stopped ticking here: their households' pages pause them."""

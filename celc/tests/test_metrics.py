@@ -115,10 +115,14 @@ def test_a_scrape_during_a_cut_counts_every_process_and_the_numbers_move(
             now = samples(scrape(watch_port)[1])
             return all(
                 total(now, name) > total(first, name)
-                for name in ("celc_ticks_received_total", "celc_accrual_run_seconds_count")
+                for name in (
+                    "celc_ticks_received_total",
+                    "celc_accrual_run_seconds_count",
+                    "celc_broadcasts_total",  # quotes and heartbeats, some seconds apart
+                )
             )
 
-        until(moved, 60, "more ticks and another accrual run")
+        until(moved, 60, "more ticks, another accrual run and another broadcast")
         second = samples(scrape(watch_port)[1])
 
         for counter in ("celc_ticks_received_total", "celc_ticks_stored_total",
