@@ -324,7 +324,7 @@ def shown_balance(page) -> Decimal:
 
 @pytest.mark.browser
 def test_a_device_and_its_household_live_over_tls_through_caddy_to_both_web_processes(
-    deployment, alice, register_device, chromium_browser
+    chromium_browser, deployment, alice, register_device
 ):
     # Plain http://, to the HTTP port or the HTTPS one, is sent to https://. (From the
     # HTTP port Caddy names no port, meaning 443: where production listens.)
@@ -399,8 +399,10 @@ def test_a_device_and_its_household_live_over_tls_through_caddy_to_both_web_proc
     # One web process stopped, as an upgrade restarts them one at a time: the site answers
     # from the other, every time.
     deployment.stop_one(with_device[0])
-    answers = [deployment.https("GET", "/accounts/login/")[0] for _ in range(6)]
-    assert answers == [200] * 6
+    answers = [deployment.https("GET", "/accounts/login/") for _ in range(6)]
+    assert [status for status, _, _ in answers] == [200] * 6
+    # Django knows the request came over https (Caddy's X-Forwarded-Proto): HSTS.
+    assert answers[0][1]["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
 def test_the_shipped_caddyfile_is_valid_with_the_shipped_environment(tmp_path):
