@@ -187,7 +187,8 @@ def test_a_tamil_household_is_written_to_in_tamil(smtp, alice, home):
     run(at(3602))
 
     (message,) = smtp.messages
-    assert message["Subject"] == "மின்வெட்டு முடிந்தது: ₹14.00 ஈட்டப்பட்டது"
+    # Folded as Django encodes long non-ASCII subjects: the folding space is not the subject's.
+    assert message["Subject"].strip() == "மின்வெட்டு முடிந்தது: ₹14.00 ஈட்டப்பட்டது"
     text = smtp.text(message)
     assert "வணக்கம் alice," in text
     assert "27 நவம்பர் 2026, 09:00" in text
