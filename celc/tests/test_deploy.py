@@ -37,7 +37,7 @@ from playwright.sync_api import expect
 from websockets.asyncio.client import connect
 
 from conftest import database_url_under_test
-from devtools.stack import BASE_DIR, free_port, redis_argv, wait_for_port
+from devtools.stack import BASE_DIR, daphne_argv, free_port, redis_argv, wait_for_port
 from faults.test_faults import until
 
 DEPLOY = BASE_DIR / "deploy"
@@ -343,7 +343,7 @@ def test_a_device_and_its_household_live_over_tls_through_caddy_to_both_web_proc
         until(lambda: device.acked >= 3 or device.error, 60, "the device's ticks to be acked")
         assert device.error is None and device.acked >= 3, device.error
         webs = [f"web-{port}" for port in deployment.web_ports]
-        with_device = [w for w in webs if "WSCONNECT /ws/device/" in deployment.log(w)]
+        with_device = [w for w in webs if "device connected" in deployment.log(w)]
         assert len(with_device) == 1, with_device
         (other,) = set(webs) - set(with_device)
         logged_before = {web: len(deployment.log(web)) for web in webs}
@@ -377,10 +377,10 @@ def test_a_device_and_its_household_live_over_tls_through_caddy_to_both_web_proc
         device.stop()
 
     # Least connections: with the device's socket open on one process, the browser's
-    # sign-in page went to the other (daphne's access log). Both served.
+    # sign-in page went to the other (each request's log line). Both served.
     since = {web: deployment.log(web)[logged_before[web] :] for web in webs}
-    assert '"GET /accounts/login/"' in since[other]
-    assert '"GET /accounts/login/"' not in since[with_device[0]]
+    assert "GET /accounts/login/ 200" in since[other]
+    assert "GET /accounts/login/" not in since[with_device[0]]
 
     # Static files come from Caddy, not Python: compressed as collectstatic wrote them,
     # cached for good under their hashed names.
@@ -399,10 +399,14 @@ def test_a_device_and_its_household_live_over_tls_through_caddy_to_both_web_proc
     # One web process stopped, as an upgrade restarts them one at a time: the site answers
     # from the other, every time.
     deployment.stop_one(with_device[0])
-    answers = [deployment.https("GET", "/accounts/login/") for _ in range(6)]
+    chosen = {"X-Request-ID": "chosen-by-the-client"}
+    answers = [deployment.https("GET", "/accounts/login/", chosen) for _ in range(6)]
     assert [status for status, _, _ in answers] == [200] * 6
-    # Django knows the request came over https (Caddy's X-Forwarded-Proto): HSTS.
-    assert answers[0][1]["Strict-Transport-Security"].startswith("max-age=31536000")
+    # Django knows the request came over https (Caddy's X-Forwarded-Proto): HSTS. Each
+    # request's id in the logs is Caddy's, not one a client made up.
+    headers = answers[0][1]
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", headers["X-Request-ID"])
 
 
 def test_the_shipped_caddyfile_is_valid_with_the_shipped_environment(tmp_path):
@@ -434,6 +438,14 @@ def test_the_units_are_valid_systemd_units(name, tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "", result.stderr
+
+
+def test_the_web_unit_runs_daphne_as_the_development_stack_does_behind_the_proxy():
+    """One command line for a web process: what `make run` and the benchmarks start
+    (devtools.stack.daphne_argv) is what production runs, flag for flag."""
+    argv = Unit("celc-web@.service", instance="8001").argv()
+
+    assert argv == daphne_argv("127.0.0.1", 8001, proxy_headers=True)
 
 
 ENV_READ = re.compile(
