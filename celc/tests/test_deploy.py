@@ -11,7 +11,8 @@ static files collected by deploy/celc-manage.
 Then a device streams a cut over wss:// through Caddy, trusting only Caddy's
 root certificate, and is acknowledged; its household signs in in Chromium
 over https:// and watches its balance rise over wss://; page loads go to the
-web process without the device's socket (Caddy's least_conn), so both serve.
+web process without the device's socket (Caddy's least_conn), so both serve;
+static files come from Caddy; with one web process stopped the site still answers.
 """
 
 import asyncio
@@ -47,7 +48,9 @@ INSTALLED_APP, INSTALLED_PYTHON = "/opt/celc/app", "/opt/celc/venv/bin/python"
 # What only the test adds to the global options: no public CA, no trust store, no admin
 # endpoint (the machine's own Caddy may hold :2019), loopback only.
 TEST_GLOBAL_OPTIONS = "\tlocal_certs\n\tskip_install_trust\n\tadmin off\n\tdefault_bind 127.0.0.1\n"
-PRODUCT_APPS = ["celc", "common", "policy", "devices", "payouts", "accounts", "board", "alerts"]
+# The server's code: every package but the device side, the tools, benchmarks and faults.
+NOT_THE_SERVER = {"agent", "bench", "devtools", "faults", "docs"}
+PRODUCT_APPS = sorted({p.parent.name for p in BASE_DIR.glob("*/__init__.py")} - NOT_THE_SERVER)
 
 
 def caddy_or_skip() -> str:
@@ -467,5 +470,6 @@ def test_every_variable_the_server_reads_is_in_the_example_env_file():
 
     documented = set(re.findall(r"^#?([A-Z][A-Z0-9_]+)=", example, re.MULTILINE))
 
+    assert {"celc", "common", "accounts", "alerts"} <= set(PRODUCT_APPS), PRODUCT_APPS
     assert read, "found no variable read: is the pattern out of date?"
     assert sorted(read - documented) == []
