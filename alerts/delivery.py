@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -39,7 +39,6 @@ class SendResult:
     failed: int = 0
     held: int = 0
     skipped: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 class DeliveryFailed(Exception):

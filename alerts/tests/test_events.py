@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.db.models import Sum
 
-from alerts import tasks
+from alerts import delivery, tasks
 from alerts.models import AlertEvent, Delivery, DeliveryState, EventKind, Watermark
 from devices.ingest import store_ticks
 from devices.protocol import Tick
@@ -241,3 +241,33 @@ def test_a_mail_server_that_is_down_is_retried_with_backoff_then_given_up(settin
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.FAILED and delivery.attempts == 5
     assert delivery.not_before > T0
+
+
+def test_a_delivery_is_claimed_once_however_many_runs_reach_it(smtp, alice, home):
+    heartbeat(home, 0)
+    with time_machine.travel(at(181), tick=False):
+        tasks.scan.scan()
+    pending = Delivery.objects.get()
+    prefs = delivery.Preferences(household=alice)
+
+    first = delivery.send_one(pending, prefs, at(181))
+    second = delivery.send_one(pending, prefs, at(181))  # a run that read it as pending too
+
+    assert (first, second) == (DeliveryState.SENT, None)
+    assert len(smtp.messages) == 1
+
+
+def test_a_send_interrupted_by_a_crash_is_not_sent_again(smtp, home):
+    heartbeat(home, 0)
+    with time_machine.travel(at(181), tick=False):
+        tasks.scan.scan()
+    Delivery.objects.update(state=DeliveryState.SENDING, claimed_at=at(181), attempts=1)
+
+    run(at(181 + 60))
+    assert Delivery.objects.get().state == DeliveryState.SENDING  # may still be sending
+    run(at(181 + 601))
+
+    interrupted = Delivery.objects.get()
+    assert interrupted.state == DeliveryState.FAILED
+    assert interrupted.error == "Interrupted while sending: not sent again, as it may have gone."
+    assert smtp.messages == []
