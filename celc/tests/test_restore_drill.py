@@ -8,7 +8,6 @@ import re
 import shlex
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -456,8 +455,10 @@ def test_the_backup_unit_dumps_what_the_drill_restores_and_keeps_only_recent_dum
     backups.mkdir()
     old = backups / "celc-20240101T200000Z.dump"
     old.write_bytes(b"a dump from long ago")
-    a_month_ago = time.time() - 30 * 86400
-    os.utime(old, (a_month_ago, a_month_ago))
+    # A fixed moment, not this process's clock: `find` reads the machine's, which the
+    # month-end and leap-day runs of the suite do not shift.
+    long_ago = datetime(2024, 1, 1, 20, tzinfo=UTC).timestamp()
+    os.utime(old, (long_ago, long_ago))
     name = pg_source.rsplit("/", 1)[1]
     env = {
         **os.environ,
