@@ -271,3 +271,22 @@ def test_a_send_interrupted_by_a_crash_is_not_sent_again(smtp, home):
     assert interrupted.state == DeliveryState.FAILED
     assert interrupted.error == "Interrupted while sending: not sent again, as it may have gone."
     assert smtp.messages == []
+
+
+def test_a_run_stops_sending_when_its_time_is_up_and_the_next_sends_the_rest(
+    smtp, home, monkeypatch
+):
+    """Slow receivers must not hold the worker (it also runs the accrual every second)."""
+    heartbeat(home, 0)
+    monkeypatch.setattr(delivery, "SEND_BUDGET_SECONDS", -1.0)  # spent before the first
+
+    run(at(181))
+
+    assert smtp.messages == []
+    assert Delivery.objects.get().state == DeliveryState.PENDING
+    monkeypatch.setattr(delivery, "SEND_BUDGET_SECONDS", 10.0)
+
+    run(at(196))
+
+    assert len(smtp.messages) == 1
+    assert Delivery.objects.get().state == DeliveryState.SENT
