@@ -112,9 +112,10 @@ def send_due(now: datetime | None = None) -> SendResult:
 
 def send_one(delivery: Delivery, prefs: Preferences, now: datetime) -> str | None:
     """Claim, send, record. The state it ended in; None if another run had claimed it."""
-    claimed = Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.PENDING).update(
-        state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1
-    )
+    # Still due: another run may have put it back for later (a failure's backoff) since.
+    claimed = Delivery.objects.filter(
+        pk=delivery.pk, state=DeliveryState.PENDING, not_before__lte=now
+    ).update(state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     if claimed != 1:
         return None
     attempts = delivery.attempts + 1

@@ -14,6 +14,7 @@ sha256=<hex HMAC-SHA256 of the raw body>`. No redirect is followed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -22,14 +23,26 @@ import json
 import secrets
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 TIMEOUT_SECONDS = 5
+# However a receiver drips its answer (a byte every few seconds keeps each read under
+# TIMEOUT_SECONDS), the whole POST, TLS handshake included, is cut off after this.
+DEADLINE_SECONDS = 15
+# Not public whatever Python's is_global says of them on this Python (3.11.7 predates the
+# fixes of CVE-2024-4032): 6to4 (may wrap any IPv4 address), site-local, and the cloud
+# metadata service's IPv6 address (AWS).
+NEVER = [
+    ipaddress.ip_network("2002::/16"),
+    ipaddress.ip_network("fec0::/10"),
+    ipaddress.ip_network("fd00:ec2::254/128"),
+]
 SIGNATURE_HEADER = "X-Celc-Signature"
 USER_AGENT = "CentralElectric-Alerts/1"
 MAX_URL = 500
@@ -64,6 +77,8 @@ def _allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_private: b
     if ip.version == 6 and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+        return False
+    if any(ip in network for network in NEVER if network.version == ip.version):
         return False
     if ip.is_global:
         return True
@@ -111,9 +126,10 @@ def check(url: str, *, allow_private: bool | None = None, resolve=socket.getaddr
         )
     if scheme == "http" and any(ip.is_global for ip in addresses):
         raise WebhookRefused(_("Webhooks go over https only: give an address starting https://."))
-    path = parts.path or "/"
+    # An address written with letters outside ASCII (an IRI) is sent percent-encoded.
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=~-._")
     if parts.query:
-        path += "?" + parts.query
+        path += "?" + quote(parts.query, safe="/%:@!$&'()*+,;=?~-._")
     return Target(scheme, parts.hostname, port, path, str(addresses[0]))
 
 
@@ -125,7 +141,7 @@ class _PinnedHTTP(http.client.HTTPConnection):
         self._address = target.address
 
     def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self.raw = socket.create_connection((self._address, self.port), self.timeout)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
@@ -136,8 +152,8 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self._address = target.address
 
     def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.raw = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(self.raw, server_hostname=self.host)
 
 
 def post(url: str, secret: str, payload: dict, *, event_type: str, delivery_id: int) -> int:
@@ -160,16 +176,31 @@ def post(url: str, secret: str, payload: dict, *, event_type: str, delivery_id: 
     }
     kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
     connection = kind(target, TIMEOUT_SECONDS)
+    connection.raw = None
+    expired = threading.Event()
+
+    def cut_off() -> None:
+        expired.set()
+        if connection.raw is not None:
+            with contextlib.suppress(OSError):
+                connection.raw.shutdown(socket.SHUT_RDWR)  # wakes a blocked read at once
+
+    deadline = threading.Timer(DEADLINE_SECONDS, cut_off)
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request("POST", target.path, body=body, headers=headers)
         response = connection.getresponse()  # the status is all it needs: no body read
-    except TimeoutError:
-        raise WebhookFailed(f"No answer within {TIMEOUT_SECONDS} seconds.") from None
-    except ssl.SSLError as error:
-        raise WebhookFailed(f"TLS failed ({type(error).__name__}).") from None
     except (OSError, http.client.HTTPException) as error:
+        if expired.is_set():
+            raise WebhookFailed(f"No full answer within {DEADLINE_SECONDS} seconds.") from None
+        if isinstance(error, TimeoutError):
+            raise WebhookFailed(f"No answer within {TIMEOUT_SECONDS} seconds.") from None
+        if isinstance(error, ssl.SSLError):
+            raise WebhookFailed(f"TLS failed ({type(error).__name__}).") from None
         raise WebhookFailed(f"Could not connect ({type(error).__name__}).") from None
     finally:
+        deadline.cancel()
         connection.close()
     if not 200 <= response.status < 300:
         raise WebhookFailed(f"The receiver answered HTTP {response.status}.")

@@ -267,6 +267,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Alerts wait on mail servers and households' webhooks: their own queue, taken by a worker
+# of their own (`celery worker -Q alerts`), so that a slow receiver never holds a process
+# the accrual needs every second.
+CELERY_TASK_ROUTES = {"alerts.tasks.*": {"queue": "alerts"}}
 # The accrual runs every second, split over this many shards of households
 # that workers take in parallel (one per core is a good start). Each run posts
 # only what is due: an open outage at least every CHECKPOINT seconds (and at
@@ -346,9 +350,9 @@ HEALTH_INGEST_LAG_SECONDS = envint("CELC_HEALTH_INGEST_LAG_SECONDS", 5)
 # separated: "10.0.0.5,192.168.10.0/24". Counted across a machine's processes when
 # PROMETHEUS_MULTIPROC_DIR is set (common/metrics.py).
 try:
+    # strict: "10.0.0.5/8" is refused, not widened to all of 10.0.0.0/8.
     METRICS_ALLOWED_NETWORKS = [
-        ipaddress.ip_network(item, strict=False)
-        for item in envlist("CELC_METRICS_ALLOWED_ADDRESSES", "")
+        ipaddress.ip_network(item) for item in envlist("CELC_METRICS_ALLOWED_ADDRESSES", "")
     ]
 except ValueError as _error:
     raise ImproperlyConfigured(f"CELC_METRICS_ALLOWED_ADDRESSES: {_error}") from None

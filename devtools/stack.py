@@ -208,6 +208,12 @@ def start_services(stack: Stack, *, host: str, port: int, env: dict) -> None:
         env,
     )
     stack.start(
+        "alerts",
+        [python, "-m", "celery", "-A", "celc", "worker", "-Q", "alerts", "-n", "alerts@%h",
+         "--loglevel", "INFO", "--concurrency", "1"],
+        env,
+    )  # fmt: skip
+    stack.start(
         "beat",
         [
             python,

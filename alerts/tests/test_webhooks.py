@@ -1,9 +1,12 @@
 """Webhooks: a signed JSON POST to a real receiver on loopback; hostile addresses refused
 when saved and again when sent."""
 
+import contextlib
 import hashlib
 import hmac
 import json
+import socket
+import threading
 
 import pytest
 import time_machine
@@ -107,6 +110,9 @@ HOSTILE = [
     ("https://2130706433/", "private or local network"),  # 127.0.0.1 as one number
     ("https://0.0.0.0/", "private or local network"),
     ("https://169.254.169.254/latest/meta-data/", "private or local network"),
+    ("https://[2002:7f00:1::]/", "private or local network"),  # 6to4 wrapping 127.0.0.1
+    ("https://[fec0::1]/", "private or local network"),  # site-local
+    ("https://[fd00:ec2::254]/", "private or local network"),  # AWS's metadata, IPv6
     ("https://user:pass@93.184.216.34/", "user name and password"),
     ("ftp://93.184.216.34/", "https://"),
     ("javascript:alert(1)", "https://"),
@@ -142,3 +148,43 @@ def test_a_public_https_address_is_accepted_and_pinned_to_the_address_checked():
 def test_http_to_a_public_address_is_refused_even_where_private_ones_are_allowed():
     with pytest.raises(webhooks.WebhookRefused, match="https only"):
         webhooks.check("http://93.184.216.34/hook", allow_private=True)
+
+
+def test_an_address_with_letters_outside_ascii_is_sent_percent_encoded(receiver):
+    target = webhooks.check(receiver.url.replace("/hook", "/hoök/ä"), allow_private=True)
+    assert target.path == "/ho%C3%B6k/%C3%A4?to=alice"
+
+    webhooks.post(receiver.url.replace("/hook", "/hoök"), "s", {}, event_type="t", delivery_id=1)
+
+    assert receiver.posts[-1]["path"] == "/ho%C3%B6k?to=alice"
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_off(settings, monkeypatch):
+    """A byte at a time, each well within the read timeout: the whole POST still ends."""
+    settings.CELC_WEBHOOK_ALLOW_PRIVATE = True
+    monkeypatch.setattr(webhooks, "DEADLINE_SECONDS", 1)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000:
+                if stop.wait(0.2):
+                    return
+                with contextlib.suppress(OSError):
+                    conn.sendall(bytes([byte]))
+
+    dripper = threading.Thread(target=drip, daemon=True)
+    dripper.start()
+    try:
+        with pytest.raises(webhooks.WebhookFailed, match="No full answer within 1 seconds"):
+            webhooks.post(
+                f"http://127.0.0.1:{listener.getsockname()[1]}/", "s", {}, event_type="t",
+                delivery_id=1,
+            )  # fmt: skip
+    finally:
+        stop.set()
+        dripper.join(timeout=10)
+        listener.close()

@@ -24,6 +24,7 @@ import secrets
 import shlex
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -102,7 +103,11 @@ class Unit:
         self.instance = instance
 
     def values(self, key: str) -> list[str]:
-        return [value.replace("%i", self.instance) for k, value in self.lines if k == key]
+        return [
+            value.replace("%i", self.instance).replace("%H", socket.gethostname())
+            for k, value in self.lines
+            if k == key
+        ]
 
     def argv(self) -> list[str]:
         (exec_start,) = self.values("ExecStart")
@@ -188,7 +193,7 @@ class Deployment:
         for port in self.web_ports:
             web = Unit("celc-web@.service", instance=str(port))
             self.spawn(f"web-{port}", web.argv(), web.env(self.env), port)
-        for name in ("worker", "beat"):
+        for name in ("worker", "alerts", "beat"):
             unit = Unit(f"celc-{name}.service")
             self.spawn(name, unit.argv(), unit.env(self.env))
         self.caddy_home = tmp_path / "caddy"
@@ -427,7 +432,10 @@ def test_the_shipped_caddyfile_is_valid_with_the_shipped_environment(tmp_path):
     assert "Valid configuration" in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("name", ["celc-web@.service", "celc-worker.service", "celc-beat.service"])
+@pytest.mark.parametrize(
+    "name",
+    ["celc-web@.service", "celc-worker.service", "celc-alerts.service", "celc-beat.service"],
+)
 def test_the_units_are_valid_systemd_units(name, tmp_path):
     if not shutil.which("systemd-analyze"):
         pytest.skip("no systemd-analyze on this machine")
