@@ -2,8 +2,14 @@
 
 Served ahead of Django's middleware, as a small ASGI application in front of it
 (celc/asgi.py): they answer on any host name and over plain HTTP (a health check or a
-scraper talks to a web process on its own port, by address, without TLS), skip the
-session, CSRF and sign-in machinery, and cost one thread hop each.
+scraper talks to a web process on its own port, by address, without TLS), and skip the
+session, CSRF and sign-in machinery. Their queries run on a thread of their own, never on
+the one Django's views and the sockets' session lookups share, and /healthz runs its
+checks at most once a second, one run at a time, whatever the number of callers: a flood
+of it costs the database and Redis nothing more and delays nobody else.
+
+The same layer gives every HTTP request and WebSocket its id for the logs (common/logs.py):
+the proxy's X-Request-ID when it is sane, else a new one, for the whole of the request.
 
 /metrics answers only to loopback and to the addresses in CELC_METRICS_ALLOWED_ADDRESSES;
 anyone else gets 403. Behind the TLS proxy the address checked is the client's, not the
@@ -16,12 +22,15 @@ world in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import os
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Sum
@@ -32,10 +41,14 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from celc import health
 from celc.proxy import last_hop
+from common import logs
 from devices.hub import existing_hub
 from payouts.models import AccrualRun, Payout, PayoutState
 
 CHECKS_TIMEOUT_SECONDS = 5.0
+HEALTH_CACHE_SECONDS = 1.0
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="celc-ops")
+_health: dict = {"at": None, "result": None, "running": None}
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
@@ -48,9 +61,47 @@ def with_ops_endpoints(application):
             if endpoint is not None:
                 await endpoint(scope, send)
                 return
+        if scope["type"] in ("http", "websocket"):
+            # This task's context, for everything the request logs (Django's own lines too).
+            logs.request_id.set(request_id(scope))
         await application(scope, receive, send)
 
     return app
+
+
+def request_id(scope) -> str:
+    given = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), b"")
+    given = given.decode("latin-1")
+    return given if logs.REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _on_own_thread(function, *args):
+    """`function` on the ops thread, its database connection closed (or returned to the
+    pool) after it."""
+
+    def run():
+        try:
+            return function(*args)
+        finally:
+            connection.close()
+
+    return asyncio.get_running_loop().run_in_executor(_executor, run)
+
+
+async def current_health(lag: float) -> tuple[bool, dict]:
+    """The checks' result, at most HEALTH_CACHE_SECONDS old; one run at a time."""
+    now = time.monotonic()
+    if _health["at"] is not None and now - _health["at"] < HEALTH_CACHE_SECONDS:
+        return _health["result"]
+    running = _health["running"]
+    if running is None or running.done():
+        running = _health["running"] = asyncio.ensure_future(_on_own_thread(health.health, lag))
+    try:
+        result = await asyncio.wait_for(asyncio.shield(running), CHECKS_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return False, {"status": "fail", "failed": ["timeout"], "checks": {}}
+    _health["at"], _health["result"] = time.monotonic(), result
+    return result
 
 
 async def respond(send, status: int, body: bytes, content_type: str, head: bool = False) -> None:
@@ -68,13 +119,7 @@ async def healthz(scope, send) -> None:
         await respond(send, 405, b'{"error": "GET only"}\n', "application/json")
         return
     hub = existing_hub()
-    lag = hub.ingest_lag() if hub is not None else 0.0
-    try:
-        ok, body = await asyncio.wait_for(
-            database_sync_to_async(health.health)(lag), CHECKS_TIMEOUT_SECONDS
-        )
-    except TimeoutError:
-        ok, body = False, {"status": "fail", "failed": ["timeout"], "checks": {}}
+    ok, body = await current_health(hub.ingest_lag() if hub is not None else 0.0)
     payload = (json.dumps(body, sort_keys=True) + "\n").encode()
     await respond(send, 200 if ok else 503, payload, "application/json", scope["method"] == "HEAD")
 
@@ -109,7 +154,7 @@ async def metrics(scope, send) -> None:
     if not scraper_allowed(scope):
         await respond(send, 403, b"metrics are for the operator's addresses only\n", "text/plain")
         return
-    body = await database_sync_to_async(exposition)()
+    body = await _on_own_thread(exposition)
     await respond(send, 200, body, CONTENT_TYPE_LATEST, scope["method"] == "HEAD")
 
 
@@ -179,7 +224,8 @@ def forget_dead_processes(directory: Path) -> None:
     for path in directory.glob("gauge_live*_*.db"):
         pid = path.stem.rsplit("_", 1)[-1]
         if pid.isdigit() and not pid_alive(int(pid)):
-            multiprocess.mark_process_dead(int(pid), str(directory))
+            with contextlib.suppress(FileNotFoundError):  # another scrape removed it first
+                multiprocess.mark_process_dead(int(pid), str(directory))
 
 
 def pid_alive(pid: int) -> bool:

@@ -14,6 +14,8 @@ import logging
 import re
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+# A proxy's request id is kept (Caddy's {http.request.uuid}); anything else is replaced.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{8,64}")
 
 SECRETS = re.compile(
     r"ced_[A-Za-z0-9_\-]{6,}"  # device tokens (devices/tokens.py)
@@ -36,19 +38,32 @@ class Context(logging.Filter):
 
 
 class Redact(logging.Filter):
+    """The message, the traceback and every extra field, cleaned; a request attached to a
+    record (Django's own lines) becomes its method and path, without the query string."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact(message)
+        cleaned = one_line(redact(message))
         if cleaned != message:
             record.msg, record.args = cleaned, None
         if record.exc_info and record.exc_info[1] is not None:
-            # The traceback's text is formatted later: keep it, cleaned, as the text.
-            formatted = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = redact(formatted)
+            # Formatted here, cleaned, and kept as the text both formatters print instead.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        request = record.__dict__.get("request")
+        if request is not None and not isinstance(request, str):
+            method, path = getattr(request, "method", ""), getattr(request, "path", "")
+            record.request = f"{method} {one_line(redact(str(path)))}"
+        for name, value in list(record.__dict__.items()):
+            if isinstance(value, str) and name not in ("msg", "exc_text"):
+                setattr(record, name, redact(value))
         return True
 
 
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127)}
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127)} | {
+    c: f"\\u{c:04x}"
+    for c in (0x85, 0x2028, 0x2029)  # line breaks to some readers
+}
 
 
 def one_line(text: str) -> str:

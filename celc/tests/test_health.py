@@ -2,6 +2,7 @@
 well; 503 naming the part that is not. The checks are plain functions (celc/health.py),
 tested here directly and through a real daphne and a real Celery beat."""
 
+import asyncio
 import http.client
 import json
 import os
@@ -16,7 +17,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from celc import health
+from celc import health, ops
 from common.live import client
 from conftest import Daphne
 from devtools.stack import BASE_DIR
@@ -108,7 +109,6 @@ def test_a_beat_that_never_ran_fails():
     ok, body = health.health(ingest_lag=0)
 
     assert not ok
-
     assert body["failed"] == ["beat"]
     assert body["checks"]["beat"]["error"] == "never ran"
 
@@ -175,6 +175,8 @@ def test_a_web_process_answers_healthz_by_any_name_over_plain_http(server_env):
 
         with override_settings(CHANNEL_PREFIX=prefix):
             client().delete(health.beat_key())
+        # Answers are kept for a second (a flood costs one run a second): then it says so.
+        until(lambda: get(server, "/healthz")[0] == 503, 30, "/healthz to see beat gone")
         status, body, _ = get(server, "/healthz", host="10.1.2.3:8001")
 
         assert status == 503
@@ -208,3 +210,22 @@ def test_celery_beat_records_each_task_it_sends(tmp_path):
         beat.wait(timeout=30)
     # Beat's tasks went to the broker for nobody: leave no queue behind for other tests.
     client().delete("celery")
+
+
+async def test_many_callers_at_once_cost_one_run_of_the_checks(monkeypatch):
+    """A flood of /healthz: one run a second at most, whatever the number of callers."""
+    runs = []
+
+    def counted(lag):
+        runs.append(lag)
+        time.sleep(0.2)
+        return True, {"status": "ok", "failed": [], "checks": {}}
+
+    monkeypatch.setattr(health, "health", counted)
+    monkeypatch.setattr(ops, "_health", {"at": None, "result": None, "running": None})
+
+    answers = await asyncio.gather(*(ops.current_health(0.0) for _ in range(50)))
+    again = await ops.current_health(0.0)  # within the second: the same answer
+
+    assert len(runs) == 1
+    assert all(ok for ok, _ in answers) and again[0]

@@ -154,3 +154,49 @@ def test_a_web_process_writes_one_json_line_per_event_without_a_token(
     closed = [e for e in events if e.get("code") == "unauthorized"]
     assert len(closed) == 1
     assert closed[0]["device_id"] is None
+
+
+def json_line(one: logging.LogRecord) -> dict:
+    from pythonjsonlogger.json import JsonFormatter
+
+    logs.Context().filter(one)
+    logs.Redact().filter(one)
+    return json.loads(JsonFormatter("%(message)s %(request_id)s").format(one))
+
+
+def test_a_json_line_has_no_secret_in_its_traceback_or_its_extra_fields():
+    try:
+        raise ValueError("token ced_Zm9vYmFyYmF6cXV4cXV1eHh5 refused")
+    except ValueError:
+        one = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    one.path = "/nope/ced_abcdefghijklmno"
+
+    line = json_line(one)
+
+    assert "ced_Zm9v" not in json.dumps(line)
+    assert "ValueError" in line["exc_info"]
+    assert line["path"] == "/nope/[redacted]"
+
+
+def test_a_request_on_a_record_is_its_method_and_path_only():
+    class Request:
+        method = "POST"
+        path = "/accounts/login/"
+
+        def __str__(self):
+            return "<ASGIRequest: POST '/accounts/login/?csrfmiddlewaretoken=zzz'>"
+
+    one = record("Forbidden (CSRF token missing.): %s", "/accounts/login/")
+    one.request = Request()
+
+    line = json_line(one)
+
+    assert line["request"] == "POST /accounts/login/"
+    assert "zzz" not in json.dumps(line)
+
+
+def test_a_message_stays_on_one_line():
+    one = record("first\nsecond\u2028third")
+    logs.Redact().filter(one)
+
+    assert one.getMessage() == "first\\x0asecond\\u2028third"

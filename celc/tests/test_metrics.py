@@ -19,6 +19,7 @@ from websockets.asyncio.client import connect
 
 from celc.ops import address_allowed, scraper_allowed
 from celc.tests.test_scale_out import Cluster
+from celc.tests.test_settings import run_manage
 from devtools.testing import session_cookie
 from faults.test_faults import Fleet, until
 
@@ -203,3 +204,11 @@ def test_who_may_scrape(address, forwarded, allowed, settings):
 
 def test_a_listed_address_must_be_an_address():
     assert not address_allowed("example.org", allowed=[])
+
+
+def test_a_mistyped_network_is_refused_rather_than_widened():
+    result = run_manage("check", DJANGO_DEBUG="1", CELC_METRICS_ALLOWED_ADDRESSES="10.0.0.5/8")
+
+    assert result.returncode != 0
+    assert "CELC_METRICS_ALLOWED_ADDRESSES" in result.stderr
+    assert "has host bits set" in result.stderr

@@ -55,6 +55,8 @@ class Command(BaseCommand):
         parser.add_argument("--checks-only", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args, dump=None, from_dump=None, keep=False, checks_only=False, **options):
+        # A dump holds password hashes and payout destinations: for this user only.
+        os.umask(0o077)
         if checks_only:
             try:
                 checks = drill.run_checks(shards=settings.ACCRUAL_SHARDS)
