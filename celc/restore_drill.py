@@ -57,7 +57,10 @@ class Check:
 
 def is_scratch(settings_dict: dict) -> bool:
     """Whether a database is one the drill made (its name, or its file's name, says so)."""
-    return Path(str(settings_dict.get("NAME") or "")).name.startswith(SCRATCH_PREFIX)
+    name = str(settings_dict.get("NAME") or "")
+    if settings_dict.get("ENGINE", "").endswith("sqlite3"):
+        name = Path(name).name  # a file: its own name, wherever it is
+    return name.startswith(SCRATCH_PREFIX)
 
 
 def scratch_name() -> str:
@@ -418,7 +421,10 @@ def database_url(settings_dict: dict, dbname: str) -> str:
     password = settings_dict.get("PASSWORD")
     auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
     host = settings_dict.get("HOST") or "127.0.0.1"
-    host = f"[{host}]" if ":" in host else host
+    if host.startswith("/"):  # a Unix socket's directory, as dj-database-url reads it
+        host = quote(host, safe="")
+    elif ":" in host:
+        host = f"[{host}]"
     port = settings_dict.get("PORT") or 5432
     ssl = {k: v for k, v in (settings_dict.get("OPTIONS") or {}).items() if k.startswith("ssl")}
     query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in ssl.items())

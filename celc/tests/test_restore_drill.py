@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import dj_database_url
 import psycopg
 import pytest
 import time_machine
@@ -475,3 +476,14 @@ def test_the_backup_unit_dumps_what_the_drill_restores_and_keeps_only_recent_dum
     done = drill(pg_source, "--from-dump", str(dumps[0]), var_dir=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "RESULT    PASS" in done.stdout
+
+
+def test_a_unix_socket_database_url_names_the_scratch_database_on_the_same_socket():
+    source = dj_database_url.parse("postgres://postgres@%2Fvar%2Frun%2Fpostgresql/celc")
+
+    scratch = dj_database_url.parse(restore_drill.database_url(source, "restore_drill_0123abcd"))
+
+    assert (scratch["HOST"], scratch["NAME"]) == ("/var/run/postgresql", "restore_drill_0123abcd")
+    assert restore_drill.is_scratch(scratch)
+    # A PostgreSQL name is checked whole: a path-like name ending in the prefix is not one.
+    assert not restore_drill.is_scratch({**scratch, "NAME": "x/restore_drill_0123abcd"})
