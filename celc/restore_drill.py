@@ -67,6 +67,12 @@ def scratch_name() -> str:
     return f"{SCRATCH_PREFIX}{uuid.uuid4().hex[:12]}"
 
 
+def plural(n: int, word: str) -> str:
+    if n == 1:
+        return f"1 {word}"
+    return f"{n} " + (word[:-1] + "ies" if word.endswith("y") else word + "s")
+
+
 def _households(ids) -> dict[int, str]:
     return dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
 
@@ -103,8 +109,12 @@ def balances_match_ledger(label: str = "balances") -> Check:
     return Check(
         label,
         not problems,
-        f"{len(balances | sums)} households, {entries} ledger entries"
-        + (f"; {len(problems)} balances differ from their ledger" if problems else "; each equal"),
+        f"{plural(len(balances | sums), 'household')}, {plural(entries, 'ledger entry')}"
+        + (
+            f"; {plural(len(problems), 'balance')} differing from the ledger"
+            if problems
+            else "; each equal"
+        ),
         problems,
     )
 
@@ -446,10 +456,23 @@ def pg_dump(settings_dict: dict, path: Path) -> None:
     _run(["pg_dump", "--format=custom", "--file", str(path), "--dbname", conninfo], env, "pg_dump")
 
 
+def _server(settings_dict: dict) -> psycopg.Connection:
+    """A connection for CREATE and DROP DATABASE: to the server's own `postgres` database,
+    which is there even when the source is not (restoring onto a new machine); else to the
+    source's."""
+    for dbname in ("postgres", None):
+        conninfo, env = libpq(settings_dict, dbname)
+        try:
+            return psycopg.connect(conninfo, password=env.get("PGPASSWORD"), autocommit=True)
+        except psycopg.OperationalError:
+            if dbname is None:
+                raise
+    raise AssertionError("unreachable")
+
+
 def pg_create(settings_dict: dict, name: str) -> None:
-    conninfo, env = libpq(settings_dict)
     try:
-        with psycopg.connect(conninfo, password=env.get("PGPASSWORD"), autocommit=True) as db:
+        with _server(settings_dict) as db:
             # template0: nothing of template1's local additions, as on a new server.
             db.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
     except psycopg.Error as error:
@@ -471,8 +494,7 @@ def pg_restore(settings_dict: dict, name: str, path: Path) -> None:
 def pg_drop(settings_dict: dict, name: str) -> None:
     if not name.startswith(SCRATCH_PREFIX):
         raise ValueError(f"{name} is not a scratch database")
-    conninfo, env = libpq(settings_dict)
-    with psycopg.connect(conninfo, password=env.get("PGPASSWORD"), autocommit=True) as db:
+    with _server(settings_dict) as db:
         db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

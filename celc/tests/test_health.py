@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -216,16 +217,40 @@ async def test_many_callers_at_once_cost_one_run_of_the_checks(monkeypatch):
     """A flood of /healthz: one run a second at most, whatever the number of callers."""
     runs = []
 
-    def counted(lag):
+    def counted(lag, done):
         runs.append(lag)
         time.sleep(0.2)
         return True, {"status": "ok", "failed": [], "checks": {}}
 
     monkeypatch.setattr(health, "health", counted)
-    monkeypatch.setattr(ops, "_health", {"at": None, "result": None, "running": None})
+    monkeypatch.setattr(ops, "_health", {"at": None, "result": None, "running": None, "done": {}})
 
     answers = await asyncio.gather(*(ops.current_health(0.0) for _ in range(50)))
     again = await ops.current_health(0.0)  # within the second: the same answer
 
     assert len(runs) == 1
     assert all(ok for ok, _ in answers) and again[0]
+
+
+async def test_a_database_that_does_not_answer_is_named_beside_what_did(monkeypatch):
+    """A PostgreSQL that takes connections and never answers (the pool waits 10 s): /healthz
+    answers in time, with Redis, beat and the ingest as they are and the database failed."""
+    monkeypatch.setattr(ops, "_health", {"at": None, "result": None, "running": None, "done": {}})
+    monkeypatch.setattr(ops, "CHECKS_TIMEOUT_SECONDS", 0.5)
+    release = threading.Event()
+
+    def hangs():
+        release.wait(10)
+        return health.Check("database", False, {"error": "OperationalError"})
+
+    monkeypatch.setattr(health, "check_database", hangs)
+    beat_sent(1)
+    try:
+        ok, body = await ops.current_health(0.0)
+    finally:
+        release.set()
+
+    assert not ok
+    assert body["failed"] == ["database", "accrual"]
+    assert body["checks"]["database"]["error"] == "timeout"
+    assert body["checks"]["redis"]["ok"] and body["checks"]["beat"]["ok"]

@@ -348,6 +348,10 @@ def test_a_healthy_postgresql_backup_passes_every_check_and_the_source_is_unchan
     again = drill(pg_source, "--from-dump", str(dump), var_dir=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert fingerprint(pg_source) == before
+    # And on a new machine, before the database it names exists (restoring for real).
+    gone = pg_source.rsplit("/", 1)[0] + "/restore_target_never_made"
+    anew = drill(gone, "--from-dump", str(dump), var_dir=tmp_path)
+    assert anew.returncode == 0, anew.stdout + anew.stderr
 
 
 def test_a_balance_altered_in_the_source_fails_the_balance_check_naming_the_household(

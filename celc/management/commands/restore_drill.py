@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -91,6 +92,9 @@ class Command(BaseCommand):
         name = drill.scratch_name()
         scratch = settings.VAR_DIR / f"{name}.sqlite3" if sqlite else name
         created = False
+        # Stopped by systemd, a shutdown or a timeout (SIGTERM) as by Ctrl-C: the scratch
+        # copy and the dump are still removed on the way out.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
         try:
             if from_dump:
                 self.stdout.write(f"dump      {path}: {size(path.stat().st_size)} (given)")
@@ -138,7 +142,7 @@ class Command(BaseCommand):
         if sqlite:
             self.stdout.write(
                 "This drilled the local SQLite database; for PostgreSQL give its DATABASE_URL, "
-                "e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres make restore-drill"
+                "e.g. DATABASE_URL=postgres://celc@127.0.0.1:5432/celc make restore-drill"
             )
 
     def checks(self, url: str) -> list[dict]:
