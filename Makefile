@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help catalogues messages run test test-clocks test-faults bench bench-accrual bench-idle restore-drill lint format migrate demo-data clean
+.PHONY: help catalogues messages run test test-clocks test-faults bench bench-accrual bench-idle restore-drill lint format clean
 
 help:
 	@echo "make run     set up .venv, migrate, create demo data, start the whole stack"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from alerts import webhooks
-from alerts.models import Preferences
+from alerts.models import Delivery, DeliveryState, Preferences
 
 
 def preferences_for(household) -> Preferences:
@@ -24,4 +25,12 @@ def preferences_save(*, preferences: Preferences, new_secret: bool = False) -> s
     if new_secret or (preferences.by_webhook and not preferences.webhook_secret):
         made = preferences.webhook_secret = webhooks.new_secret()
     preferences.save()
+    # Messages held for quiet hours are looked at again on the next run, under the hours
+    # as they are now (changed or cleared); a failure's backoff (attempts > 0) stays.
+    Delivery.objects.filter(
+        recipient_id=preferences.household_id,
+        state=DeliveryState.PENDING,
+        attempts=0,
+        not_before__gt=timezone.now(),
+    ).update(not_before=timezone.now())
     return made

@@ -56,17 +56,22 @@ def request_log(get_response):
             response.headers["X-Request-ID"] = request_id
             # Who, if the request looked (no query just for the log).
             user = request.__dict__.get("_cached_user")
+            user_id = user.pk if user is not None and user.is_authenticated else None
+            duration_ms = round((time.monotonic() - started) * 1000, 1)
             log.info(
-                "%s %s %s",
+                "%s %s %s %s ms user %s request %s",
                 request.method,
                 logs.one_line(request.path),
                 response.status_code,
+                duration_ms,
+                user_id if user_id is not None else "-",
+                request_id,
                 extra={
                     "method": request.method,
                     "path": logs.one_line(request.path),
                     "status": response.status_code,
-                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                    "user_id": user.pk if user is not None and user.is_authenticated else None,
+                    "duration_ms": duration_ms,
+                    "user_id": user_id,
                 },
             )
             return response

@@ -266,6 +266,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# What a task prints (the console email backend under `make run`) is news, not a warning.
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Alerts wait on mail servers and households' webhooks: their own queue, taken by a worker
 # of their own (`celery worker -Q alerts`), so that a slow receiver never holds a process
@@ -433,6 +435,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Only through ours: Django's own console handler (under DEBUG) writes plain lines
+        # beside them, unredacted.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         # A task every second: log its failures, not each success.
         "celery.app.trace": {"level": "WARNING"},

@@ -102,7 +102,9 @@ class DeviceConsumer(PlainWebSocket):
         DEVICE_SOCKETS.inc()
         self.generation, limited, level = await self.hub.limits.connected(self.token_hash)
         log.info(
-            "device connected",
+            "device %s connected (connection %s)",
+            self.device_id,
+            self.generation,
             extra={"device_id": self.device_id, "connection": self.generation},
         )
         # The device's bucket on this process, shared with its other connections here (or
@@ -115,6 +117,7 @@ class DeviceConsumer(PlainWebSocket):
             await self.rate_limited()
 
     async def disconnect(self, code):
+        self.close_code = code
         self.gone()
 
     def gone(self) -> None:
@@ -124,7 +127,13 @@ class DeviceConsumer(PlainWebSocket):
             self.left = True
             DEVICE_SOCKETS.dec()
             self.hub.remove(self)
-            log.info("device disconnected", extra={"device_id": self.device_id})
+            code = getattr(self, "close_code", None)
+            log.info(
+                "device %s disconnected (close code %s)",
+                self.device_id,
+                code,
+                extra={"device_id": self.device_id, "code": code},
+            )
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.device_id is None or self.closing:
@@ -169,10 +178,12 @@ class DeviceConsumer(PlainWebSocket):
         if self.closing:
             return
         self.closing = True
+        self.close_code = code
         self.gone()
         PROTOCOL_ERRORS.labels(error.code).inc()
         log.info(
-            "device connection closed: %s",
+            "device %s closed by the server: %s",
+            self.device_id,
             error.code,
             extra={"device_id": self.device_id, "code": error.code},
         )

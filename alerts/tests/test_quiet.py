@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time
 import pytest
 import time_machine
 
-from alerts import tasks
+from alerts import services, tasks
 from alerts.models import Delivery, DeliveryState, Preferences
 from alerts.quiet import INDIA, quiet_until
 from devices.ingest import store_ticks
@@ -103,3 +103,21 @@ def test_the_boards_area_alert_is_urgent_and_ignores_quiet_hours(
     run(at(1810))
 
     assert [m["To"] for m in smtp.messages] == ["board@example.com"]
+
+
+@pytest.mark.django_db
+def test_clearing_quiet_hours_sends_what_they_held_at_the_next_run(smtp, alice, register_device):
+    prefs = Preferences.objects.create(
+        household=alice, quiet_start=time(8, 30), quiet_end=time(12, 0)
+    )
+    heartbeat(register_device(alice)[0], 0)
+    run(at(181))
+    assert smtp.messages == []
+
+    with time_machine.travel(at(300), tick=False):
+        prefs.quiet_start = prefs.quiet_end = None
+        services.preferences_save(preferences=prefs)
+    run(at(315))
+
+    (message,) = smtp.messages
+    assert message["Subject"] == "Your device Home meter has stopped reporting"

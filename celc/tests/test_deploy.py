@@ -399,7 +399,7 @@ def test_a_device_and_its_household_live_over_tls_through_caddy_to_both_web_proc
     )
     assert status == 200
     assert headers["Content-Encoding"] == "gzip"
-    assert headers["Cache-Control"] == "public, max-age=315360000, immutable"
+    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert body == (deployment.static_root / f"{stylesheet}.gz").read_bytes()
     assert all(f"/static/{stylesheet}" not in deployment.log(web) for web in webs)

@@ -121,6 +121,13 @@ def test_a_web_process_writes_one_json_line_per_event_without_a_token(
         response.read()
         minted = response.getheader("X-Request-ID")
         assert minted and minted != "bad id <script>"
+        connection.request(
+            "GET", "/nothere/ced_inthepath0000?sessionid=inthequery",
+            headers={"X-Request-ID": "proxy-req-0002"},
+        )  # fmt: skip
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 404
         url = f"ws://127.0.0.1:{port}/ws/device/"
         asyncio.run(device_session(url, token))
         asyncio.run(refused(url, "ced_notarealtokenatall0000"))
@@ -129,7 +136,9 @@ def test_a_web_process_writes_one_json_line_per_event_without_a_token(
             return [json.loads(line) for line in log_file.read_text().splitlines() if line]
 
         until(
-            lambda: any(e.get("message") == "device disconnected" for e in lines()),
+            lambda: any(
+                e.get("message", "").startswith(f"device {device.pk} disconnected") for e in lines()
+            ),
             30,
             "the device's disconnection in the log",
         )
@@ -149,7 +158,12 @@ def test_a_web_process_writes_one_json_line_per_event_without_a_token(
     assert page["user_id"] == alice.pk
     assert page["level"] == "INFO"
     assert any(e.get("path") == "/accounts/login/" and e["request_id"] == minted for e in events)
-    connected = next(e for e in events if e.get("message") == "device connected")
+    # Django's own line of the 404: the request's id, its method and path, nothing secret.
+    (missing,) = [e for e in events if e.get("logger") == "django.request"]
+    assert missing["request_id"] == "proxy-req-0002"
+    assert missing["request"] == "GET /nothere/[redacted]"
+    assert "ced_inthepath0000" not in text and "inthequery" not in text
+    connected = next(e for e in events if e.get("message", "").endswith("connected (connection 1)"))
     assert connected["device_id"] == device.pk
     closed = [e for e in events if e.get("code") == "unauthorized"]
     assert len(closed) == 1
