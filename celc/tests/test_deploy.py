@@ -351,7 +351,7 @@ def test_a_device_and_its_household_live_over_tls_through_caddy_to_both_web_proc
         until(lambda: device.acked >= 3 or device.error, 60, "the device's ticks to be acked")
         assert device.error is None and device.acked >= 3, device.error
         webs = [f"web-{port}" for port in deployment.web_ports]
-        with_device = [w for w in webs if "device connected" in deployment.log(w)]
+        with_device = [w for w in webs if re.search(r"device \d+ connected", deployment.log(w))]
         assert len(with_device) == 1, with_device
         (other,) = set(webs) - set(with_device)
         logged_before = {web: len(deployment.log(web)) for web in webs}
