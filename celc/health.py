@@ -89,20 +89,27 @@ def check_redis_and_beat(now: float) -> tuple[Check, Check]:
     return Check("redis", True), Check("beat", age <= limit, {"seconds_ago": round(age, 3)})
 
 
+def newest_runs() -> dict[int, tuple | None]:
+    """(finished at, duration in ms) of each shard's newest accrual run, of the shards
+    configured now (None: never ran); one indexed query a shard. /metrics reads it too."""
+    shards = settings.ACCRUAL_SHARDS
+    return {
+        shard: AccrualRun.objects.filter(shard=shard, shards=shards)
+        .order_by("-started_at")
+        .values_list("finished_at", "duration_ms")
+        .first()
+        for shard in range(shards)
+    }
+
+
 def check_accrual(now=None) -> Check:
     """The newest run of each shard (of the shards configured now) finished lately."""
     now = now or timezone.now()
-    shards = settings.ACCRUAL_SHARDS
-    lags = {}
     try:
-        for shard in range(shards):
-            finished = (
-                AccrualRun.objects.filter(shard=shard, shards=shards)
-                .order_by("-started_at")
-                .values_list("finished_at", flat=True)
-                .first()
-            )
-            lags[shard] = None if finished is None else (now - finished).total_seconds()
+        lags = {
+            shard: None if run is None else (now - run[0]).total_seconds()
+            for shard, run in newest_runs().items()
+        }
     except Exception as error:
         connection.close()
         return Check("accrual", False, {"error": type(error).__name__})

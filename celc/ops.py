@@ -43,7 +43,7 @@ from celc import health
 from celc.proxy import last_hop
 from common import logs
 from devices.hub import existing_hub
-from payouts.models import AccrualRun, Payout, PayoutState
+from payouts.models import Payout, PayoutState
 
 CHECKS_TIMEOUT_SECONDS = 5.0
 HEALTH_CACHE_SECONDS = 1.0
@@ -196,14 +196,7 @@ class DatabaseCollector:
                 payouts.add_metric([state], row["n"])
                 amounts.add_metric([state], float(row["amount"] or 0))
             now = timezone.now()
-            shards = settings.ACCRUAL_SHARDS
-            for shard in range(shards):
-                newest = (
-                    AccrualRun.objects.filter(shard=shard, shards=shards)
-                    .order_by("-started_at")
-                    .values_list("finished_at", "duration_ms")
-                    .first()
-                )
+            for shard, newest in health.newest_runs().items():
                 if newest is not None:
                     lag.add_metric([str(shard)], (now - newest[0]).total_seconds())
                     duration.add_metric([str(shard)], newest[1] / 1000)

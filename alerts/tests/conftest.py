@@ -14,8 +14,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from alerts.models import Watermark
+from devices.ingest import store_ticks
+from devices.protocol import Tick
 from devtools.stack import free_port
-from payouts.tests.test_accrual import T0
+from payouts.tests.test_accrual import T0, at
 
 
 class Inbox:
@@ -100,3 +102,8 @@ def receiver(settings):
 def alerts_on(db):
     """Alerts switched on an hour before the tests' events."""
     Watermark.objects.update_or_create(pk=1, defaults={"since": T0 - timedelta(hours=1)})
+
+
+def heartbeat(device, seconds: int, seq: int = 1):
+    """The device says the power is on, `seconds` after the tests' T0."""
+    store_ticks({device.pk: [Tick(seq=seq, ts=at(seconds), power="on")]}, received_at=at(seconds))

@@ -10,6 +10,7 @@ from django.db.models import Sum
 
 from alerts import delivery, tasks
 from alerts.models import AlertEvent, Delivery, DeliveryState, EventKind, Watermark
+from alerts.tests.conftest import heartbeat
 from devices.ingest import store_ticks
 from devices.protocol import Tick
 from payouts import accrual, creation, review
@@ -24,10 +25,6 @@ def run(moment):
     """What beat does at `moment`: scan, then send what is due."""
     with time_machine.travel(moment, tick=False):
         return tasks.scan_and_send()
-
-
-def heartbeat(device, seconds: int, seq: int = 1):
-    store_ticks({device.pk: [Tick(seq=seq, ts=at(seconds), power="on")]}, received_at=at(seconds))
 
 
 @pytest.fixture

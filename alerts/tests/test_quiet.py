@@ -9,8 +9,7 @@ import time_machine
 from alerts import services, tasks
 from alerts.models import Delivery, DeliveryState, Preferences
 from alerts.quiet import INDIA, quiet_until
-from devices.ingest import store_ticks
-from devices.protocol import Tick
+from alerts.tests.conftest import heartbeat
 from payouts.tests.test_accrual import at, cut
 
 IST = INDIA
@@ -51,10 +50,6 @@ def test_a_leap_day_night_ends_on_the_first_of_march():
 def run(moment):
     with time_machine.travel(moment, tick=False):
         return tasks.scan_and_send()
-
-
-def heartbeat(device, seconds: int, seq: int = 1):
-    store_ticks({device.pk: [Tick(seq=seq, ts=at(seconds), power="on")]}, received_at=at(seconds))
 
 
 @pytest.mark.django_db

@@ -13,15 +13,10 @@ import time_machine
 
 from alerts import delivery, scan, services, webhooks
 from alerts.models import Delivery, DeliveryState, Preferences
-from devices.ingest import store_ticks
-from devices.protocol import Tick
+from alerts.tests.conftest import heartbeat
 from payouts.tests.test_accrual import at
 
 pytestmark = pytest.mark.django_db
-
-
-def heartbeat(device, seconds: int, seq: int = 1):
-    store_ticks({device.pk: [Tick(seq=seq, ts=at(seconds), power="on")]}, received_at=at(seconds))
 
 
 def run(moment):
