@@ -149,15 +149,25 @@ def test_the_balance_ticks_from_quotes_pauses_when_the_device_is_silent_and_rest
     expect(page.locator("#balance")).to_have_attribute("data-at", re.compile("."), timeout=30_000)
 
     # Read every 250 ms: the closed form at that instant, to the places shown; never down.
+    # A server too loaded to store a tick for 2.5 s pauses the count (devices.live.PAUSE_AFTER)
+    # while the closed form here counts on from the last tick stored: such a reading is not
+    # compared (the pause itself is tested below).
     readings = []
-    for _ in range(12):
+    for _ in range(60):
+        before = row.inner_text()
         at, exact = reading(page)
+        if "silent" in before or "silent" in row.inner_text():
+            page.wait_for_timeout(250)
+            continue
         readings.append(exact)
         expected = closed_form_at(alice, at)
         assert exact.quantize(PLACES_SHOWN, ROUND_DOWN) == expected.quantize(
             PLACES_SHOWN, ROUND_DOWN
-        ), (at, exact, expected)
+        ), (at, exact, expected, Outage.objects.get().intervals(), heard[-8:])
+        if len(readings) == 12:
+            break
         page.wait_for_timeout(250)
+    assert len(readings) == 12, "the device was silent most of the time"
     assert readings == sorted(readings) and readings[-1] > readings[0]
 
     # The device falls silent: the page stops counting its cut, then goes on when it ticks.
